@@ -1,0 +1,1 @@
+return await AutoSaveRollout.Host.Cli.RolloutCli.RunAsync(args);
