@@ -1,0 +1,84 @@
+namespace AutoSaveRollout.Core.Policy;
+
+/// <summary>Exposure phases in rollout order; <see cref="Off"/> is "rolled back past A" (no exposure, no gates).</summary>
+public enum Phase
+{
+    /// <summary>Feature disabled after a rollback from A; windows are recorded with status <c>off</c>.</summary>
+    Off = 0,
+    /// <summary>Canary, 5% exposure by default.</summary>
+    A = 1,
+    /// <summary>Broad, 30% exposure by default.</summary>
+    B = 2,
+    /// <summary>Default, 100% exposure by default.</summary>
+    C = 3,
+}
+
+/// <summary>Phase helpers.</summary>
+public static class PhaseExtensions
+{
+    /// <summary>One phase back: C→B, B→A, A→Off, Off→Off.</summary>
+    public static Phase StepBack(this Phase phase) => phase switch
+    {
+        Phase.C => Phase.B,
+        Phase.B => Phase.A,
+        _ => Phase.Off,
+    };
+
+    /// <summary>Wire name: <c>A</c>, <c>B</c>, <c>C</c> or <c>off</c>.</summary>
+    public static string ToWire(this Phase phase) => phase == Phase.Off ? "off" : phase.ToString();
+
+    /// <summary>Parses <c>A</c>/<c>B</c>/<c>C</c>/<c>off</c> (case-insensitive); false otherwise.</summary>
+    public static bool TryParse(string? text, out Phase phase)
+    {
+        switch (text?.Trim().ToUpperInvariant())
+        {
+            case "A": phase = Phase.A; return true;
+            case "B": phase = Phase.B; return true;
+            case "C": phase = Phase.C; return true;
+            case "OFF": phase = Phase.Off; return true;
+            default: phase = Phase.Off; return false;
+        }
+    }
+}
+
+/// <summary>Per-phase SLO thresholds (the gate fails when a value exceeds its threshold).</summary>
+/// <param name="SaveP95Seconds"><c>save_p95_s</c>: P95 save latency, seconds.</param>
+/// <param name="ErrorRatePct"><c>error_rate_pct</c>: error rate, percent (0–100), not a ratio.</param>
+/// <param name="HistoryDrift"><c>history_drift</c>: 1-hour moving average of drift events per window.</param>
+/// <param name="CollectorLatencySeconds"><c>collector_latency_s</c>: batch written time − window end, seconds.</param>
+public sealed record SloThresholds(double SaveP95Seconds, double ErrorRatePct, double HistoryDrift, double CollectorLatencySeconds);
+
+/// <summary>One phase's settings from <c>rollout.phases.&lt;A|B|C&gt;</c>.</summary>
+/// <param name="Phase">A, B or C.</param>
+/// <param name="ExposurePct">Share of users exposed, percent (0–100].</param>
+/// <param name="Slo">The phase's SLO gates.</param>
+public sealed record PhasePolicy(Phase Phase, double ExposurePct, SloThresholds Slo);
+
+/// <summary>Slack channels by purpose (<c>rollout.channels</c>).</summary>
+/// <param name="Ok">Where <c>autosave-ok</c> goes (phases B and C).</param>
+/// <param name="Warn">Where <c>autosave-warn</c> goes (phases A and B, and collector delays).</param>
+/// <param name="Incident">Where <c>autosave-incident</c> goes.</param>
+/// <param name="Escalation">Where unacknowledged incidents are re-posted.</param>
+public sealed record ChannelPolicy(string Ok, string Warn, string Incident, string Escalation);
+
+/// <summary>
+/// The validated <c>policy.yaml</c>. Built only by <c>PolicyLoader</c>, which fills defaults and rejects bad documents.
+/// </summary>
+/// <param name="Flag">Feature flag name (<c>rollout.flag</c>, default <c>autosave</c>).</param>
+/// <param name="WarnRatio">Warn band starts at <c>WarnRatio × threshold</c>; ratio in (0, 1), default 0.8.</param>
+/// <param name="MinSamples">Minimum completed + error events for P95 and error rate to be conclusive (default 50).</param>
+/// <param name="Phases">Settings for A, B and C (all three present).</param>
+/// <param name="Channels">Slack channels.</param>
+/// <param name="Sha256">Lowercase hex SHA-256 of the policy file's bytes, recorded in each decision.</param>
+public sealed record RolloutPolicy(
+    string Flag,
+    double WarnRatio,
+    int MinSamples,
+    IReadOnlyDictionary<Phase, PhasePolicy> Phases,
+    ChannelPolicy Channels,
+    string Sha256)
+{
+    /// <summary>The settings of <paramref name="phase"/>; throws <see cref="ArgumentOutOfRangeException"/> for <see cref="Phase.Off"/>.</summary>
+    public PhasePolicy For(Phase phase) =>
+        Phases.TryGetValue(phase, out var p) ? p : throw new ArgumentOutOfRangeException(nameof(phase), phase, "phase has no policy");
+}
