@@ -1,0 +1,240 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using AutoSaveRollout.Core.Gates;
+using AutoSaveRollout.Core.Metrics;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Telemetry;
+using AutoSaveRollout.Core.Windows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AutoSaveRollout.Core.Pipeline;
+
+/// <summary>Analyzer settings.</summary>
+public sealed record AnalyzerOptions
+{
+    /// <summary>Phase assumed when no rollout state exists yet (the first window ever).</summary>
+    public Phase InitialPhase { get; init; } = Phase.A;
+
+    /// <summary>How humans invoke the CLI in the rollback command written into decisions.</summary>
+    public string CliName { get; init; } = "autosave-rollout";
+}
+
+/// <summary>
+/// Analyzer stage: for a collected window, streams its batch, computes the SLIs (P95 save latency, error rate, history
+/// drift moving average, collector latency), applies the SLO gates of the phase in effect (<see cref="SloGate"/>), writes
+/// the decision record, steps the phase back one after a violation, and enqueues a <see cref="ReportMessage"/>.
+/// Idempotent by window: a redelivered message re-announces the existing decision.
+/// </summary>
+public sealed class Analyzer
+{
+    private readonly IBlobStore _blobs;
+    private readonly IQueueFactory _queues;
+    private readonly RolloutPolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly AnalyzerOptions _options;
+    private readonly ILogger _log;
+    private readonly JsonRecordStore<RolloutState> _state;
+
+    /// <summary>Creates the stage.</summary>
+    public Analyzer(IBlobStore blobs, IQueueFactory queues, RolloutPolicy policy, TimeProvider time,
+        AnalyzerOptions? options = null, ILogger<Analyzer>? log = null)
+    {
+        _blobs = blobs;
+        _queues = queues;
+        _policy = policy;
+        _time = time;
+        _options = options ?? new AnalyzerOptions();
+        _log = log ?? (ILogger)NullLogger.Instance;
+        _state = new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState);
+    }
+
+    /// <summary>Handles an analyze-queue message (JSON <see cref="AnalyzeMessage"/>). Throws <see cref="JsonException"/> on a malformed message.</summary>
+    public async Task<DecisionRecord> HandleAsync(string messageText, CancellationToken ct = default)
+    {
+        var message = JsonSerializer.Deserialize<AnalyzeMessage>(messageText, Json.Compact)
+            ?? throw new JsonException("empty analyze message");
+        return await AnalyzeWindowAsync(TimeWindow.StartingAt(message.WindowStart), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Analyzes a collected window (or returns its existing decision) and enqueues the report message.</summary>
+    public async Task<DecisionRecord> AnalyzeWindowAsync(TimeWindow window, CancellationToken ct = default)
+    {
+        var decisionPath = StorePaths.Decision(window);
+        var existing = await _blobs.TryGetAsync(decisionPath, ct).ConfigureAwait(false);
+        DecisionRecord decision;
+        if (existing is not null)
+        {
+            decision = Json.FromBytes<DecisionRecord>(existing.Content);
+            _log.LogInformation("window {Window} already decided ({DecisionId}); re-announcing", window, decision.DecisionId);
+        }
+        else
+        {
+            decision = await DecideAsync(window, ct).ConfigureAwait(false);
+            try
+            {
+                await _blobs.PutAsync(decisionPath, Json.ToBytes(decision), WriteCondition.IfNotExists, ct).ConfigureAwait(false);
+            }
+            catch (ConcurrencyConflictException)
+            {
+                var winner = await _blobs.TryGetAsync(decisionPath, ct).ConfigureAwait(false);
+                decision = Json.FromBytes<DecisionRecord>(winner!.Content);
+            }
+        }
+
+        await ApplyToStateAsync(decision, ct).ConfigureAwait(false);
+        var queue = _queues.GetQueue(StorePaths.ReportQueue);
+        await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
+        var report = new ReportMessage("decision.made", window.Start, decisionPath, decision.DecisionId);
+        await queue.SendAsync(JsonSerializer.Serialize(report, Json.Compact), null, ct).ConfigureAwait(false);
+        return decision;
+    }
+
+    private async Task<DecisionRecord> DecideAsync(TimeWindow window, CancellationToken ct)
+    {
+        var manifestBlob = await _blobs.TryGetAsync(StorePaths.Manifest(window), ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"window {window} has no manifest: not collected");
+        var manifest = Json.FromBytes<BatchManifest>(manifestBlob.Content);
+        var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
+        var phase = state is null ? _options.InitialPhase
+            : PhaseExtensions.TryParse(state.Phase, out var p) ? p
+            : throw new InvalidDataException($"state: unknown phase '{state.Phase}'");
+
+        using var acc = new BatchAccumulator();
+        await using (var batch = await _blobs.TryOpenReadAsync(manifest.BatchPath, ct).ConfigureAwait(false)
+                     ?? throw new InvalidOperationException($"batch {manifest.BatchPath} is missing"))
+        {
+            await AccumulateAsync(batch, acc, ct).ConfigureAwait(false);
+        }
+
+        var previous = await PreviousDriftCountsAsync(window, phase, ct).ConfigureAwait(false);
+        var (drift, driftWindows) = HistoryDrift.MovingAverage(acc.DriftEvents, previous);
+        var measurements = new Measurements(acc.Completed, acc.Errors, acc.P95Seconds(), acc.ErrorRatePct(), drift, manifest.CollectorLatencyS);
+        return BuildDecision(window, phase, measurements, acc, driftWindows, manifest, _policy, _options.CliName, _time.GetUtcNow());
+    }
+
+    /// <summary>Streams a normalised batch into <paramref name="acc"/>. Lines that are not batch events are skipped.</summary>
+    public static Task<long> AccumulateAsync(Stream batch, BatchAccumulator acc, CancellationToken ct = default) =>
+        JsonLines.ForEachLineAsync(batch, line => AddLine(line, acc), ct);
+
+    private static void AddLine(ReadOnlySpan<byte> line, BatchAccumulator acc)
+    {
+        var reader = new Utf8JsonReader(line);
+        TelemetryEventKind? kind = null;
+        double duration = 0;
+        var retryable = false;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("event"u8))
+            {
+                reader.Read();
+                kind = reader.ValueTextEquals(EventNames.SaveCompleted) ? TelemetryEventKind.SaveCompleted
+                    : reader.ValueTextEquals(EventNames.SaveError) ? TelemetryEventKind.SaveError
+                    : reader.ValueTextEquals(EventNames.HistoryDrift) ? TelemetryEventKind.HistoryDrift
+                    : TelemetryEventKind.Other;
+            }
+            else if (reader.ValueTextEquals("duration_ms"u8))
+            {
+                reader.Read();
+                duration = reader.GetDouble();
+            }
+            else if (reader.ValueTextEquals("retryable"u8))
+            {
+                reader.Read();
+                retryable = reader.TokenType == JsonTokenType.True;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        switch (kind)
+        {
+            case TelemetryEventKind.SaveCompleted: acc.AddCompleted(duration); break;
+            case TelemetryEventKind.SaveError: acc.AddError(retryable); break;
+            case TelemetryEventKind.HistoryDrift: acc.AddDrift(); break;
+        }
+    }
+
+    // Drift counts of the up-to-3 preceding windows, most recent first, stopping at a phase change or the first window.
+    private async Task<List<long>> PreviousDriftCountsAsync(TimeWindow window, Phase phase, CancellationToken ct)
+    {
+        var counts = new List<long>(HistoryDrift.WindowCount - 1);
+        var w = window;
+        for (var i = 1; i < HistoryDrift.WindowCount; i++)
+        {
+            w = w.Previous;
+            var blob = await _blobs.TryGetAsync(StorePaths.Decision(w), ct).ConfigureAwait(false);
+            if (blob is null) break;
+            var d = Json.FromBytes<DecisionRecord>(blob.Content);
+            if (d.Phase != phase.ToWire()) break;
+            counts.Add(d.Samples.DriftEvents);
+        }
+        return counts;
+    }
+
+    /// <summary>Builds the decision record for a window from its measurements (pure; used by the stage and by tests).</summary>
+    public static DecisionRecord BuildDecision(TimeWindow window, Phase phase, Measurements m, BatchAccumulator acc, int driftWindows,
+        BatchManifest manifest, RolloutPolicy policy, string cliName, DateTimeOffset now)
+    {
+        var gate = SloGate.Evaluate(m, phase, policy);
+        var id = DecisionId(policy.Flag, window, phase, manifest.BatchSha256, policy.Sha256);
+        var next = gate.RollbackRequired ? phase.StepBack() : phase;
+        RollbackPlan? rollback = null;
+        if (gate.RollbackRequired)
+        {
+            var reason = string.Join(",", gate.Violations) + " violation";
+            var cmd = $"{cliName} rollback --flag {policy.Flag} --from {phase.ToWire()} --to {next.ToWire()} --reason \"{reason}\" --decision {id}";
+            rollback = new RollbackPlan(phase.ToWire(), next.ToWire(), reason, cmd);
+        }
+        return new DecisionRecord
+        {
+            DecisionId = id,
+            Flag = policy.Flag,
+            WindowStart = window.Start,
+            WindowEnd = window.End,
+            Phase = phase.ToWire(),
+            Status = gate.Status.ToWire(),
+            RollbackRequired = gate.RollbackRequired,
+            Metrics = gate.Metrics.ToDictionary(x => x.Name, x => new DecisionMetric(x.Value, x.Threshold, x.WarnAt, x.Status?.ToWire())),
+            Violations = gate.Violations,
+            Samples = new DecisionSamples(acc.Completed, acc.Errors, acc.RetryableErrors, acc.DriftEvents, driftWindows),
+            Rollback = rollback,
+            NextPhase = next.ToWire(),
+            CollectorDelayed = manifest.Events.Contains(Collector.DelayedEvent),
+            PolicySha256 = policy.Sha256,
+            BatchSha256 = manifest.BatchSha256,
+            BatchPath = manifest.BatchPath,
+            DecidedAt = now,
+        };
+    }
+
+    /// <summary>
+    /// Deterministic decision id: <c>dec-{yyyyMMddTHHmmZ}-{phase}-{first 12 hex of SHA-256("flag|windowStart|phase|batchSha|policySha")}</c>.
+    /// </summary>
+    public static string DecisionId(string flag, TimeWindow window, Phase phase, string batchSha256, string policySha256)
+    {
+        var material = $"{flag}|{Rfc3339.Format(window.Start)}|{phase.ToWire()}|{batchSha256}|{policySha256}";
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material)));
+        return $"dec-{window.Id}-{phase.ToWire()}-{hash[..12]}";
+    }
+
+    // Moves the phase in effect one step back after a violation, exactly once per decision (idempotent by window).
+    private Task ApplyToStateAsync(DecisionRecord d, CancellationToken ct) =>
+        _state.UpdateAsync(s =>
+        {
+            if (s?.LastDecidedWindowStart is { } last && last >= d.WindowStart) return s;
+            var phase = d.RollbackRequired && (s is null || s.Phase == d.Phase) ? d.NextPhase : s?.Phase ?? d.Phase;
+            return (s ?? new RolloutState { Phase = d.Phase }) with
+            {
+                Phase = phase,
+                LastDecidedWindowStart = d.WindowStart,
+                UpdatedAt = _time.GetUtcNow(),
+            };
+        }, ct);
+}

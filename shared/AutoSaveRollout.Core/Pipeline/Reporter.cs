@@ -1,0 +1,327 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AutoSaveRollout.Core.Gates;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reporting;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Telemetry;
+using AutoSaveRollout.Core.Windows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AutoSaveRollout.Core.Pipeline;
+
+/// <summary>Reporter settings.</summary>
+public sealed record ReporterOptions
+{
+    /// <summary>Render and record everything, send nothing outside, call no flag service.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary><c>initiated_by</c> in the runbook line for automatic rollbacks.</summary>
+    public string Initiator { get; init; } = "autosave-rollout-monitor";
+
+    /// <summary>PagerDuty <c>payload.source</c>.</summary>
+    public string PagerDutySource { get; init; } = "autosave-rollout-monitor";
+}
+
+/// <summary>One or more outward actions of a report failed; the message is retried and completed actions are not repeated.</summary>
+public sealed class ReportDeliveryException(string message, bool isTransient) : Exception(message)
+{
+    /// <summary>True when every failure was transient.</summary>
+    public bool IsTransient { get; } = isTransient;
+}
+
+/// <summary>
+/// Reporter stage. Routing (issue "Collector → Analyzer → Reporter", Reporter): <c>ok</c> → <c>autosave-ok</c> to
+/// <c>channels.ok</c> in phases B and C; <c>warn</c> → <c>autosave-warn</c> to <c>channels.warn</c> in phases A and B (and in
+/// any phase for a <c>collector.delayed</c> window); <c>violation</c> → <c>autosave-incident</c> to <c>channels.incident</c>,
+/// a PagerDuty Events v2 trigger, the rollback flag-service call, then the <c>autosave-rollback</c> runbook line.
+/// Actions are planned into an outbox and each is recorded before and after it is attempted, so a redelivered message
+/// never repeats a completed action. Actions are independent (a failed Slack post never blocks the rollback), except the
+/// runbook line, which is written only after the flag call succeeded. Then the rollout state (<c>rollback_active</c>) and
+/// the dashboard are updated.
+/// </summary>
+public sealed class Reporter
+{
+    private readonly IBlobStore _blobs;
+    private readonly RolloutPolicy _policy;
+    private readonly TemplateRenderer _templates;
+    private readonly ISlackNotifier _slack;
+    private readonly IPagerDutyEvents _pagerDuty;
+    private readonly IRollbackFlagService _flags;
+    private readonly TimeProvider _time;
+    private readonly ReporterOptions _options;
+    private readonly ILogger _log;
+    private readonly JsonRecordStore<RolloutState> _state;
+    private readonly JsonRecordStore<Dashboard> _dashboard;
+
+    /// <summary>Creates the stage.</summary>
+    public Reporter(IBlobStore blobs, RolloutPolicy policy, TemplateRenderer templates, ISlackNotifier slack, IPagerDutyEvents pagerDuty,
+        IRollbackFlagService flags, TimeProvider time, ReporterOptions? options = null, ILogger<Reporter>? log = null)
+    {
+        _blobs = blobs;
+        _policy = policy;
+        _templates = templates;
+        _slack = slack;
+        _pagerDuty = pagerDuty;
+        _flags = flags;
+        _time = time;
+        _options = options ?? new ReporterOptions();
+        _log = log ?? (ILogger)NullLogger.Instance;
+        _state = new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState);
+        _dashboard = new JsonRecordStore<Dashboard>(blobs, StorePaths.Dashboard);
+    }
+
+    /// <summary>Handles a report-queue message (JSON <see cref="ReportMessage"/>).</summary>
+    public async Task<Outbox> HandleAsync(string messageText, CancellationToken ct = default)
+    {
+        var message = JsonSerializer.Deserialize<ReportMessage>(messageText, Json.Compact) ?? throw new JsonException("empty report message");
+        var blob = await _blobs.TryGetAsync(message.Decision, ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"decision {message.Decision} not found");
+        return await ReportAsync(Json.FromBytes<DecisionRecord>(blob.Content), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reports one decision; throws <see cref="ReportDeliveryException"/> when an action failed (after recording it).</summary>
+    public async Task<Outbox> ReportAsync(DecisionRecord decision, CancellationToken ct = default)
+    {
+        var window = TimeWindow.StartingAt(decision.WindowStart);
+        var outboxStore = new JsonRecordStore<Outbox>(_blobs, StorePaths.Outbox(window));
+        var outbox = await outboxStore.UpdateAsync(o => o ?? new Outbox
+        {
+            DecisionId = decision.DecisionId,
+            DryRun = _options.DryRun,
+            Actions = Plan(decision),
+        }, ct).ConfigureAwait(false);
+
+        var failures = new List<(OutboxAction Action, bool Transient)>();
+        foreach (var planned in outbox.Actions)
+        {
+            var action = (await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!.Actions.Single(a => a.Id == planned.Id);
+            if (action.Status is ActionStatus.Done or ActionStatus.DryRun) continue;
+            if (action.Kind == ActionKinds.Runbook && !await FlagCallCompletedAsync(outboxStore, ct).ConfigureAwait(false)) continue;
+
+            OutboxAction result;
+            if (outbox.DryRun)
+            {
+                if (action.Kind == ActionKinds.Runbook) await AppendRunbookAsync(decision, action.Text, ct).ConfigureAwait(false);
+                result = action with { Status = ActionStatus.DryRun, CompletedAt = _time.GetUtcNow() };
+            }
+            else
+            {
+                var attempt = action with { Status = ActionStatus.Pending, Attempts = action.Attempts + 1 };
+                await SaveActionAsync(outboxStore, attempt, ct).ConfigureAwait(false);
+                try
+                {
+                    await ExecuteAsync(decision, attempt, ct).ConfigureAwait(false);
+                    result = attempt with { Status = ActionStatus.Done, LastError = null, CompletedAt = _time.GetUtcNow() };
+                }
+                catch (DeliveryException ex)
+                {
+                    _log.LogWarning("report {DecisionId}: {Action} failed: {Error}", decision.DecisionId, action.Id, ex.Message);
+                    result = attempt with { Status = ActionStatus.Failed, LastError = $"{ex.Target}: {ex.Message}" };
+                    failures.Add((result, ex.IsTransient));
+                }
+            }
+            await SaveActionAsync(outboxStore, result, ct).ConfigureAwait(false);
+            await LogNotificationAsync(decision, result, ct).ConfigureAwait(false);
+        }
+
+        var final = (await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!;
+        await UpdateStateAndDashboardAsync(decision, final, ct).ConfigureAwait(false);
+        if (failures.Count > 0)
+        {
+            throw new ReportDeliveryException(
+                $"report {decision.DecisionId}: {failures.Count} action(s) failed: " + string.Join("; ", failures.Select(f => $"{f.Action.Id} ({f.Action.LastError})")),
+                failures.All(f => f.Transient));
+        }
+        return final;
+    }
+
+    /// <summary>The outward actions a decision calls for, in execution order (pure).</summary>
+    public IReadOnlyList<OutboxAction> Plan(DecisionRecord d)
+    {
+        var phase = PhaseExtensions.TryParse(d.Phase, out var p) ? p : Phase.Off;
+        var status = GateStatusNames.Parse(d.Status);
+        var values = TemplateValues(d, _options.Initiator);
+        var actions = new List<OutboxAction>();
+
+        void Slack(string channel, string template) => actions.Add(new OutboxAction
+        {
+            Id = $"{ActionKinds.Slack}:{channel}:{template}", Kind = ActionKinds.Slack, Target = channel, Template = template,
+            Text = _templates.Render(template, values, SlackText.Escape), Status = ActionStatus.Pending,
+        });
+
+        if (status == GateStatus.Violation)
+        {
+            Slack(_policy.Channels.Incident, TemplateIds.Incident);
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.PagerDuty}:trigger", Kind = ActionKinds.PagerDuty, Target = "pagerduty", Template = TemplateIds.Incident,
+                Text = _templates.Render(TemplateIds.Incident, values), Status = ActionStatus.Pending,
+            });
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.Flag}:{d.Rollback!.FromPhase}->{d.Rollback.ToPhase}", Kind = ActionKinds.Flag, Target = "flag-service",
+                Template = TemplateIds.Incident, Text = $"POST /flags/{d.Flag}/rollback {d.Rollback.FromPhase}->{d.Rollback.ToPhase}",
+                Status = ActionStatus.Pending,
+            });
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.Runbook}:{TemplateIds.Rollback}", Kind = ActionKinds.Runbook, Target = "runbook", Template = TemplateIds.Rollback,
+                Text = _templates.Render(TemplateIds.Rollback, values), Status = ActionStatus.Pending,
+            });
+        }
+        else if (status == GateStatus.Ok && phase is Phase.B or Phase.C)
+        {
+            Slack(_policy.Channels.Ok, TemplateIds.Ok);
+        }
+
+        var warnByStatus = status == GateStatus.Warn && phase is Phase.A or Phase.B;
+        if (warnByStatus || d.CollectorDelayed) Slack(_policy.Channels.Warn, TemplateIds.Warn);
+        return actions;
+    }
+
+    /// <summary>
+    /// Placeholder values for a decision: <c>phase</c>; <c>window</c> as an ISO 8601 interval; <c>p95</c> in seconds with 3
+    /// decimals; <c>err_rate</c> in percent with 2 decimals (<c>n/a</c> when undefined); <c>metric</c> = violated metrics joined
+    /// by ','; <c>cmd</c> = the rollback command (only for violations); <c>initiator</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> TemplateValues(DecisionRecord d, string initiator) => new Dictionary<string, string?>
+    {
+        ["phase"] = d.Phase,
+        ["window"] = TimeWindow.StartingAt(d.WindowStart).ToString(),
+        ["p95"] = Format(d.Metrics[MetricNames.P95].Value, "F3"),
+        ["err_rate"] = Format(d.Metrics[MetricNames.ErrorRate].Value, "F2"),
+        ["metric"] = d.Violations.Count > 0 ? string.Join(",", d.Violations) : null,
+        ["cmd"] = d.Rollback?.Command,
+        ["initiator"] = initiator,
+    };
+
+    private static string Format(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+
+    /// <summary>PagerDuty dedup key for a decision: <c>{flag}/{phase}/{yyyyMMddTHHmmZ}</c> (flag, phase and window).</summary>
+    public static string DedupKey(DecisionRecord d) => $"{d.Flag}/{d.Phase}/{TimeWindow.StartingAt(d.WindowStart).Id}";
+
+    /// <summary>The PagerDuty trigger for a violation: severity critical, custom details with the template id, metrics and rollback command.</summary>
+    public PagerDutyEvent BuildTrigger(DecisionRecord d, string summary)
+    {
+        var metrics = new JsonObject();
+        foreach (var (name, m) in d.Metrics)
+            metrics[name] = new JsonObject { ["value"] = m.Value, ["threshold"] = m.Threshold, ["status"] = m.Status };
+        var details = new JsonObject
+        {
+            ["template_id"] = TemplateIds.Incident,
+            ["decision_id"] = d.DecisionId,
+            ["flag"] = d.Flag,
+            ["phase"] = d.Phase,
+            ["window"] = TimeWindow.StartingAt(d.WindowStart).ToString(),
+            ["status"] = d.Status,
+            ["violations"] = new JsonArray(d.Violations.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            ["metrics"] = metrics,
+            ["rollback"] = new JsonObject
+            {
+                ["command"] = d.Rollback?.Command,
+                ["from_phase"] = d.Rollback?.FromPhase,
+                ["to_phase"] = d.Rollback?.ToPhase,
+            },
+            ["policy_sha256"] = d.PolicySha256,
+        };
+        return new PagerDutyEvent("trigger", DedupKey(d), summary, _options.PagerDutySource, "critical", d.DecidedAt,
+            Component: d.Flag, Group: $"phase-{d.Phase}", Class: "slo_violation", CustomDetails: details);
+    }
+
+    private async Task ExecuteAsync(DecisionRecord d, OutboxAction a, CancellationToken ct)
+    {
+        switch (a.Kind)
+        {
+            case ActionKinds.Slack:
+                await _slack.PostAsync(a.Target, a.Text, ct).ConfigureAwait(false);
+                break;
+            case ActionKinds.PagerDuty:
+                await _pagerDuty.SendAsync(BuildTrigger(d, a.Text), ct).ConfigureAwait(false);
+                break;
+            case ActionKinds.Flag:
+                var r = d.Rollback!;
+                await _flags.RollbackAsync(new FlagRollbackRequest(d.Flag, r.FromPhase, r.ToPhase, r.Reason, d.DecisionId), ct).ConfigureAwait(false);
+                break;
+            case ActionKinds.Runbook:
+                await AppendRunbookAsync(d, a.Text, ct).ConfigureAwait(false);
+                break;
+            default:
+                throw new InvalidOperationException($"unknown action kind {a.Kind}");
+        }
+    }
+
+    private async Task AppendRunbookAsync(DecisionRecord d, string text, CancellationToken ct)
+    {
+        var prefix = _options.DryRun ? "[dry-run] " : "";
+        var line = $"{Rfc3339.Format(_time.GetUtcNow())} {d.DecisionId} {prefix}{text}\n";
+        await _blobs.AppendAsync(StorePaths.Runbook, Encoding.UTF8.GetBytes(line), ct).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> FlagCallCompletedAsync(JsonRecordStore<Outbox> store, CancellationToken ct)
+    {
+        var (o, _) = await store.ReadAsync(ct).ConfigureAwait(false);
+        return o!.Actions.Any(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun);
+    }
+
+    private static Task SaveActionAsync(JsonRecordStore<Outbox> store, OutboxAction action, CancellationToken ct) =>
+        store.UpdateAsync(o => o! with { Actions = o.Actions.Select(a => a.Id == action.Id ? action : a).ToList() }, ct);
+
+    private async Task LogNotificationAsync(DecisionRecord d, OutboxAction a, CancellationToken ct)
+    {
+        var entry = new
+        {
+            at = _time.GetUtcNow(),
+            decision_id = d.DecisionId,
+            window_start = d.WindowStart,
+            action_id = a.Id,
+            kind = a.Kind,
+            target = a.Target,
+            template = a.Template,
+            text = a.Text,
+            status = a.Status,
+            error = a.LastError,
+        };
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(entry, Json.Compact);
+        await _blobs.AppendAsync(StorePaths.Notifications, (byte[])[.. bytes, (byte)'\n'], ct).ConfigureAwait(false);
+    }
+
+    private async Task UpdateStateAndDashboardAsync(DecisionRecord d, Outbox outbox, CancellationToken ct)
+    {
+        var rolledBack = outbox.Actions.Any(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun);
+        var clean = d.Status is "ok" or "warn";
+        var state = await _state.UpdateAsync(s =>
+        {
+            s ??= new RolloutState { Phase = d.NextPhase };
+            if (rolledBack && s.RollbackDecisionId != d.DecisionId && (s.RollbackWindowStart is null || s.RollbackWindowStart <= d.WindowStart))
+                return s with { RollbackActive = true, RollbackDecisionId = d.DecisionId, RollbackWindowStart = d.WindowStart, UpdatedAt = _time.GetUtcNow() };
+            if (clean && s.RollbackActive && s.RollbackWindowStart < d.WindowStart)
+                return s with { RollbackActive = false, UpdatedAt = _time.GetUtcNow() };
+            return s;
+        }, ct).ConfigureAwait(false);
+
+        var window = TimeWindow.StartingAt(d.WindowStart);
+        var entry = new DashboardDecision(d.DecisionId, d.WindowStart, d.Phase, d.Status, d.RollbackRequired, d.Violations,
+            d.Metrics[MetricNames.P95].Value, d.Metrics[MetricNames.ErrorRate].Value);
+        var card = new SloCard(d.Phase, window.ToString(), d.WindowStart, d.Metrics[MetricNames.P95].Value, d.Metrics[MetricNames.ErrorRate].Value,
+            d.Metrics[MetricNames.HistoryDrift].Value, d.Metrics[MetricNames.CollectorLatency].Value, d.Status, d.DecisionId);
+        await _dashboard.UpdateAsync(db => new Dashboard
+        {
+            Flag = d.Flag,
+            Phase = state.Phase,
+            RollbackActive = state.RollbackActive,
+            SloCard = db?.SloCard is { } current && current.WindowStart > d.WindowStart ? current : card,
+            RecentDecisions = (db?.RecentDecisions ?? [])
+                .Where(x => x.DecisionId != d.DecisionId)
+                .Append(entry)
+                .OrderByDescending(x => x.WindowStart)
+                .Take(Dashboard.RecentLimit)
+                .ToList(),
+            UpdatedAt = _time.GetUtcNow(),
+        }, ct).ConfigureAwait(false);
+    }
+}

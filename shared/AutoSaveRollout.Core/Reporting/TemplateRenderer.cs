@@ -1,0 +1,108 @@
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AutoSaveRollout.Core.Reporting;
+
+/// <summary>A template is unknown, uses an unknown placeholder, or a placeholder has no value. The message names it.</summary>
+public sealed class TemplateException(string message) : Exception(message);
+
+/// <summary>Template ids and the placeholders each may use.</summary>
+public static class TemplateIds
+{
+    /// <summary>Window within SLO (phases B and C).</summary>
+    public const string Ok = "autosave-ok";
+    /// <summary>Nearing limits (phases A and B) or collector delayed.</summary>
+    public const string Warn = "autosave-warn";
+    /// <summary>SLO violation.</summary>
+    public const string Incident = "autosave-incident";
+    /// <summary>Runbook line after a rollback call.</summary>
+    public const string Rollback = "autosave-rollback";
+
+    /// <summary>Every template id.</summary>
+    public static readonly IReadOnlyList<string> All = [Ok, Warn, Incident, Rollback];
+
+    /// <summary>Placeholders a template may contain: <c>phase</c>, <c>window</c>, <c>p95</c> (s), <c>err_rate</c> (%),
+    /// <c>metric</c>, <c>cmd</c>, <c>initiator</c>.</summary>
+    public static readonly IReadOnlySet<string> Placeholders =
+        new HashSet<string>(StringComparer.Ordinal) { "phase", "window", "p95", "err_rate", "metric", "cmd", "initiator" };
+}
+
+/// <summary>
+/// Strict <c>{name}</c> template rendering. Templates are files (<c>{id}.txt</c>): the built-in ones are embedded resources
+/// (<c>shared/AutoSaveRollout.Core/Reporting/Templates/</c>); a directory given to <see cref="Load"/> overrides them file by
+/// file. A placeholder outside <see cref="TemplateIds.Placeholders"/> fails at load; a placeholder without a value fails at
+/// render; both throw <see cref="TemplateException"/> naming the template and placeholder.
+/// </summary>
+public sealed partial class TemplateRenderer
+{
+    [GeneratedRegex(@"\{([^{}]*)\}")]
+    private static partial Regex PlaceholderPattern();
+
+    private readonly IReadOnlyDictionary<string, string> _templates;
+
+    private TemplateRenderer(IReadOnlyDictionary<string, string> templates) => _templates = templates;
+
+    /// <summary>Template text by id (after loading).</summary>
+    public IReadOnlyDictionary<string, string> Templates => _templates;
+
+    /// <summary>
+    /// Loads every template in <see cref="TemplateIds.All"/> from <paramref name="overrideDirectory"/> when it has the file,
+    /// else from the embedded default, and validates placeholders. A trailing newline in a file is ignored.
+    /// </summary>
+    public static TemplateRenderer Load(string? overrideDirectory = null)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var id in TemplateIds.All)
+        {
+            string? text = null;
+            if (overrideDirectory is not null)
+            {
+                var file = Path.Combine(overrideDirectory, id + ".txt");
+                if (File.Exists(file)) text = File.ReadAllText(file, Encoding.UTF8);
+            }
+            text ??= ReadEmbedded(id);
+            text = text.TrimEnd('\r', '\n');
+            foreach (Match m in PlaceholderPattern().Matches(text))
+            {
+                var name = m.Groups[1].Value;
+                if (!TemplateIds.Placeholders.Contains(name))
+                    throw new TemplateException($"template {id}: unknown placeholder {{{name}}}");
+            }
+            result[id] = text;
+        }
+        return new TemplateRenderer(result);
+    }
+
+    /// <summary>
+    /// Renders template <paramref name="id"/>, replacing each <c>{name}</c> with <paramref name="values"/>[name] passed
+    /// through <paramref name="escape"/> (e.g. Slack mrkdwn escaping; template text itself is not escaped).
+    /// </summary>
+    public string Render(string id, IReadOnlyDictionary<string, string?> values, Func<string, string>? escape = null)
+    {
+        if (!_templates.TryGetValue(id, out var template)) throw new TemplateException($"unknown template {id}");
+        return PlaceholderPattern().Replace(template, m =>
+        {
+            var name = m.Groups[1].Value;
+            if (!values.TryGetValue(name, out var value) || value is null)
+                throw new TemplateException($"template {id}: placeholder {{{name}}} has no value");
+            return escape is null ? value : escape(value);
+        });
+    }
+
+    private static string ReadEmbedded(string id)
+    {
+        using var s = typeof(TemplateRenderer).Assembly.GetManifestResourceStream($"templates/{id}.txt")
+            ?? throw new TemplateException($"template {id}: not found");
+        using var r = new StreamReader(s, Encoding.UTF8);
+        return r.ReadToEnd();
+    }
+}
+
+/// <summary>Slack mrkdwn escaping (Slack "Formatting text for app surfaces"): <c>&amp;</c>→<c>&amp;amp;</c> first, then
+/// <c>&lt;</c>→<c>&amp;lt;</c> and <c>&gt;</c>→<c>&amp;gt;</c>; nothing else.</summary>
+public static class SlackText
+{
+    /// <summary>Escapes an interpolated value for a Slack message.</summary>
+    public static string Escape(string value) => value.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}

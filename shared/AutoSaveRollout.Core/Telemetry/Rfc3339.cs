@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace AutoSaveRollout.Core.Telemetry;
+
+/// <summary>
+/// Strict RFC 3339 <c>date-time</c> parsing (RFC 3339 §5.6): <c>YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)</c>; 'T' and 'Z' may be
+/// lowercase. A time zone is mandatory; fractions beyond 100 ns are truncated; leap second 60 is rejected (.NET cannot
+/// represent it).
+/// </summary>
+public static partial class Rfc3339
+{
+    [GeneratedRegex(@"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    /// <summary>Parses <paramref name="text"/>; returns false when it is not a valid RFC 3339 date-time.</summary>
+    /// <param name="text">Candidate timestamp.</param>
+    /// <param name="utc">The instant, converted to UTC (offset zero).</param>
+    public static bool TryParse(string text, out DateTimeOffset utc)
+    {
+        utc = default;
+        if (text.Length > 64) return false;
+        var m = Pattern().Match(text);
+        if (!m.Success) return false;
+        int I(int g) => int.Parse(m.Groups[g].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture);
+        int year = I(1), month = I(2), day = I(3), hour = I(4), minute = I(5), second = I(6);
+        if (month is < 1 or > 12 || day < 1 || year < 1 || day > DateTime.DaysInMonth(year, month)) return false;
+        if (hour > 23 || minute > 59 || second > 59) return false;
+        long fractionTicks = 0;
+        if (m.Groups[7].Success)
+        {
+            var frac = m.Groups[7].ValueSpan;
+            var digits = frac.Length > 7 ? frac[..7] : frac;
+            fractionTicks = long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
+            for (var i = digits.Length; i < 7; i++) fractionTicks *= 10;
+        }
+        var offset = TimeSpan.Zero;
+        if (!m.Groups[8].Success)
+        {
+            int oh = I(10), om = I(11);
+            if (oh > 23 || om > 59) return false;
+            offset = new TimeSpan(oh, om, 0);
+            if (m.Groups[9].Value == "-") offset = -offset;
+        }
+        try
+        {
+            var local = new DateTimeOffset(year, month, day, hour, minute, second, offset).AddTicks(fractionTicks);
+            utc = local.ToUniversalTime();
+            return true;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Formats an instant as UTC RFC 3339 with only the fraction digits needed, e.g. <c>2026-11-20T10:00:03.12Z</c>.</summary>
+    public static string Format(DateTimeOffset instant) =>
+        instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+}
