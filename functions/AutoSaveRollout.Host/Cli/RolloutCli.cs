@@ -1,8 +1,35 @@
+using System.CommandLine;
+
 namespace AutoSaveRollout.Host.Cli;
 
-/// <summary>Operator CLI entry point (commands are added as the pipeline lands).</summary>
+/// <summary>
+/// Operator CLI: <c>replay</c>, <c>analyze</c>, <c>run</c>, <c>status</c>, <c>rollback</c>, <c>generate</c>.
+/// Exit codes: 0 success, 2 bad input or configuration (one-line reason on stderr).
+/// </summary>
 public static class RolloutCli
 {
+    /// <summary>Builds the root command.</summary>
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("AutoSave Rollout Monitor: Collector → Analyzer → Reporter for the AutoSave phased rollout");
+        root.Add(ReplayCommand.Create());
+        root.Add(AnalyzeCommand.Create());
+        root.Add(RunCommand.Create());
+        root.Add(StatusCommand.Create());
+        root.Add(RollbackCommand.Create());
+        root.Add(GenerateCommand.Create());
+        return root;
+    }
+
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
-    public static Task<int> RunAsync(string[] args) => Task.FromResult(0);
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var parse = CreateRootCommand().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine("error: " + e.Message);
+            return CliSupport.BadInput;
+        }
+        return await parse.InvokeAsync().ConfigureAwait(false);
+    }
 }

@@ -21,6 +21,12 @@ public sealed record CollectorOptions
 
     /// <summary>Lease on the collector lock (15–60 s); renewed after each window.</summary>
     public TimeSpan LockDuration { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Simulation mode (<c>analyze --batch</c>): every accepted event joins the batch whatever its <c>ts</c>, instead of
+    /// rejecting events outside the requested window.
+    /// </summary>
+    public bool AcceptAnyTimestamp { get; init; }
 }
 
 /// <summary>
@@ -182,7 +188,7 @@ public sealed class Collector
                     break;
                 case LineOutcome.Accepted:
                     var e = parsed.Event!;
-                    if (!window.Contains(e.Timestamp))
+                    if (!window.Contains(e.Timestamp) && !_options.AcceptAnyTimestamp)
                     {
                         Reject(line, $"ts {Rfc3339.Format(e.Timestamp)} outside the requested window {window}");
                         break;

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Text.Json;
+using AutoSaveRollout.Adapters.Telemetry;
+using AutoSaveRollout.Core.Pipeline;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Reporting;
+using AutoSaveRollout.Core.Simulation;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Host.Hosting;
+using AutoSaveRollout.Host.Replay;
+
+namespace AutoSaveRollout.Host.Cli;
+
+/// <summary>
+/// <c>analyze --batch &lt;jsonl&gt; --phase &lt;A|B|C&gt; [--dry-run]</c>: the design's simulation mode. The whole file is one batch
+/// (dated by its earliest accepted event's window), run through Collector, Analyzer and Reporter in dry-run: prints the
+/// decision record and the messages it would send. It never sends anything (<c>--dry-run</c> is implied).
+/// </summary>
+internal static class AnalyzeCommand
+{
+    public const string DefaultStore = ".rollout/analyze";
+
+    public static Command Create()
+    {
+        var batch = new Option<string>("--batch") { Description = "telemetry JSONL file analysed as one batch", Required = true };
+        var phase = CliSupport.PhaseOption(required: true, "phase to judge the batch in: A, B or C");
+        var policy = CliSupport.PolicyOption();
+        var dryRun = CliSupport.DryRunOption();
+        dryRun.Description = "accepted for compatibility with the design's command line; analyze never sends anything";
+        var store = CliSupport.StoreOption(DefaultStore);
+        var command = new Command("analyze", "analyse one batch in dry-run (simulation mode) and print the decision") { batch, phase, policy, dryRun, store };
+        command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
+        {
+            var p = CliSupport.ParsePhase(parse.GetValue(phase));
+            var rolloutPolicy = PolicyLoader.LoadFile(parse.GetValue(policy)!);
+            var templates = TemplateRenderer.Load(Environment.GetEnvironmentVariable("Reporter__TemplatesPath"));
+            var file = parse.GetValue(batch)!;
+            if (!File.Exists(file)) throw new FileNotFoundException($"batch file not found: {file}");
+            var coverage = await new FileTelemetrySource(file).GetCoverageAsync(ct)
+                ?? throw new InvalidDataException($"no accepted telemetry event in {file}");
+
+            var root = parse.GetValue(store)!;
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            var clock = new SimulatedClock(coverage.First.End);
+            var ports = PipelineFactory.CreatePorts(PipelineFactory.LoadConfiguration(), root, clock, dryRun: true, rolloutPolicy);
+            await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
+                .UpdateAsync(_ => new RolloutState { Phase = p.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct);
+
+            var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, new BatchFileSource(file), clock,
+                new CollectorOptions { AcceptAnyTimestamp = true });
+            var analyzer = new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, clock, new AnalyzerOptions { InitialPhase = p });
+            var reporter = new Reporter(ports.Blobs, rolloutPolicy, templates, ports.Slack, ports.PagerDuty, ports.Flags, clock,
+                new ReporterOptions { DryRun = true });
+            var queueOptions = HostJsonSettings.Defaults.Queues;
+            var manifest = await collector.CollectWindowAsync(coverage.First, ct);
+            await new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, analyzer.HandleAsync, queueOptions, ports.Blobs, clock).DrainAsync(ct);
+            await new QueueProcessor(ports.Queues, StorePaths.ReportQueue, reporter.HandleAsync, queueOptions, ports.Blobs, clock).DrainAsync(ct);
+
+            var decision = Json.FromBytes<DecisionRecord>((await ports.Blobs.TryGetAsync(StorePaths.Decision(coverage.First), ct))!.Content);
+            var outbox = await ports.Blobs.TryGetAsync(StorePaths.Outbox(coverage.First), ct) is { } o ? Json.FromBytes<Outbox>(o.Content) : null;
+            if (coverage.First != coverage.Last)
+                Console.Error.WriteLine($"note: {file} spans windows {coverage.First} to {coverage.Last}; analysed as one batch");
+            Console.WriteLine(JsonSerializer.Serialize(decision, Json.Pretty));
+            ReplayCommand.Print(CliSupport.CreateConsole(), [new ReplayWindow(manifest, decision, outbox)], ports.StorageDescription, dryRun: true);
+            return CliSupport.Success;
+        }));
+        return command;
+    }
+}

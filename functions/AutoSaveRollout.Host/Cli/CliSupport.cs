@@ -1,0 +1,71 @@
+using System.CommandLine;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reporting;
+using AutoSaveRollout.Host.Composition;
+using Spectre.Console;
+
+namespace AutoSaveRollout.Host.Cli;
+
+/// <summary>Shared CLI plumbing: options, the exit-code contract (0 success, 2 bad input or configuration), console output.</summary>
+internal static class CliSupport
+{
+    public const int Success = 0;
+    public const int BadInput = 2;
+
+    public static Option<string> PhaseOption(bool required, string description) => new("--phase")
+    {
+        Description = description,
+        Required = required,
+    };
+
+    public static Option<string> PolicyOption() => new("--policy")
+    {
+        Description = "policy file (default: policy.yaml in the working directory)",
+        DefaultValueFactory = _ => "policy.yaml",
+    };
+
+    public static Option<string> StoreOption(string defaultRoot) => new("--store")
+    {
+        Description = $"embedded storage folder (default: {defaultRoot})",
+        DefaultValueFactory = _ => defaultRoot,
+    };
+
+    public static Option<bool> DryRunOption() => new("--dry-run")
+    {
+        Description = "render and record everything, send nothing outside, call no flag service",
+    };
+
+    public static Phase ParsePhase(string? text, bool allowOff = false)
+    {
+        if (!PhaseExtensions.TryParse(text, out var phase) || (phase == Phase.Off && !allowOff))
+            throw new ConfigurationException($"--phase must be A, B or C (got '{text}')");
+        return phase;
+    }
+
+    /// <summary>Runs a command body, mapping bad input and configuration to exit code 2 with a one-line reason on stderr.</summary>
+    public static async Task<int> GuardAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is PolicyValidationException or ConfigurationException or TemplateException or FileNotFoundException
+                                       or DirectoryNotFoundException or InvalidDataException or FormatException or TelemetrySourceException
+                                       or StorageException or UriFormatException)
+        {
+            Console.Error.WriteLine("error: " + OneLine(ex.Message));
+            return BadInput;
+        }
+    }
+
+    public static string OneLine(string s) => s.ReplaceLineEndings(" ");
+
+    /// <summary>A console that keeps tables readable when output is redirected (CI logs, files).</summary>
+    public static IAnsiConsole CreateConsole()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        if (Console.IsOutputRedirected) console.Profile.Width = 200;
+        return console;
+    }
+}

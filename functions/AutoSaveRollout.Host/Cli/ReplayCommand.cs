@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Globalization;
+using AutoSaveRollout.Adapters.Telemetry;
+using AutoSaveRollout.Core.Gates;
+using AutoSaveRollout.Core.Pipeline;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Reporting;
+using AutoSaveRollout.Core.Simulation;
+using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Host.Hosting;
+using AutoSaveRollout.Host.Replay;
+using Spectre.Console;
+
+namespace AutoSaveRollout.Host.Cli;
+
+/// <summary><c>replay --telemetry &lt;file|folder&gt; --phase &lt;A|B|C&gt; [--policy] [--dry-run] [--json] [--simulate-latency] [--store]</c>.</summary>
+internal static class ReplayCommand
+{
+    public const string DefaultStore = ".rollout/replay";
+
+    public static Command Create()
+    {
+        var telemetry = new Option<string>("--telemetry") { Description = "telemetry JSONL file or folder", Required = true };
+        var phase = CliSupport.PhaseOption(required: true, "phase in effect at the first window: A, B or C");
+        var policy = CliSupport.PolicyOption();
+        var dryRun = CliSupport.DryRunOption();
+        var json = new Option<string?>("--json") { Description = "also write one JSON line per window to this file" };
+        var latency = new Option<double>("--simulate-latency") { Description = "seconds added to every batch's collector latency", DefaultValueFactory = _ => 0 };
+        var store = CliSupport.StoreOption(DefaultStore + " (cleared at start)");
+        store.DefaultValueFactory = _ => DefaultStore;
+        var hostJson = new Option<string>("--host-json") { Description = "queue settings (maxDequeueCount)", DefaultValueFactory = _ => "host.json" };
+
+        var command = new Command("replay", "replay telemetry through Collector, Analyzer and Reporter on a simulated clock")
+        {
+            telemetry, phase, policy, dryRun, json, latency, store, hostJson,
+        };
+        command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
+        {
+            var startPhase = CliSupport.ParsePhase(parse.GetValue(phase));
+            var simulated = parse.GetValue(latency);
+            if (simulated < 0 || !double.IsFinite(simulated)) throw new ConfigurationException("--simulate-latency must be ≥ 0 seconds");
+            var rolloutPolicy = PolicyLoader.LoadFile(parse.GetValue(policy)!);
+            var templates = TemplateRenderer.Load(Environment.GetEnvironmentVariable("Reporter__TemplatesPath"));
+            var config = PipelineFactory.LoadConfiguration();
+            var isDryRun = parse.GetValue(dryRun);
+            var root = parse.GetValue(store)!;
+            var source = new FileTelemetrySource(parse.GetValue(telemetry)!);
+            var queueOptions = HostJsonSettings.Load(parse.GetValue(hostJson)!).Queues;
+
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            var ports = PipelineFactory.CreatePorts(config, root, new SimulatedClock(DateTimeOffset.UnixEpoch), isDryRun, rolloutPolicy);
+            var runner = new ReplayRunner(ports, rolloutPolicy, templates);
+            var results = await runner.RunAsync(source, new ReplayOptions(startPhase, isDryRun, TimeSpan.FromSeconds(simulated), queueOptions), ct);
+
+            if (parse.GetValue(json) is { } jsonPath)
+                await File.WriteAllLinesAsync(jsonPath, results.Select(ReplayRunner.ToJsonLine), ct);
+            Print(CliSupport.CreateConsole(), results, ports.StorageDescription, isDryRun);
+            return CliSupport.Success;
+        }));
+        return command;
+    }
+
+    internal static void Print(IAnsiConsole console, IReadOnlyList<ReplayWindow> results, string storage, bool dryRun)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var c in new[] { "window (UTC)", "phase", "p95 s", "err %", "drift", "lat s", "status", "action" }) table.AddColumn(c);
+        foreach (var w in results)
+        {
+            var d = w.Decision;
+            string Num(string metric, string format) =>
+                d?.Metrics[metric].Value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
+            var status = d?.Status ?? "dead-lettered";
+            var colour = status switch { "violation" => "red", "warn" => "yellow", "ok" => "green", _ => "grey" };
+            table.AddRow(
+                Markup.Escape(w.Manifest.WindowStart.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)),
+                Markup.Escape(d?.Phase ?? "?"),
+                Num(MetricNames.P95, "F3"), Num(MetricNames.ErrorRate, "F2"), Num(MetricNames.HistoryDrift, "0.##"),
+                Num(MetricNames.CollectorLatency, "0.#"),
+                $"[{colour}]{Markup.Escape(status)}[/]",
+                Markup.Escape(ReplayRunner.ActionSummary(w)));
+        }
+        console.Write(table);
+
+        var messages = results.SelectMany(w => w.Outbox?.Actions.Select(a => (w, a)) ?? []).ToList();
+        if (messages.Count > 0)
+        {
+            console.WriteLine();
+            console.MarkupLine(dryRun ? "[bold]Messages (dry-run: rendered and recorded, nothing sent)[/]" : "[bold]Messages[/]");
+            foreach (var (w, a) in messages)
+            {
+                var target = a.Kind switch
+                {
+                    ActionKinds.Slack => "slack " + a.Target,
+                    ActionKinds.PagerDuty => "pagerduty trigger dedup_key=" + Reporter.DedupKey(w.Decision!),
+                    ActionKinds.Flag => "flag service",
+                    _ => a.Target,
+                };
+                console.WriteLine($"  {w.Manifest.WindowStart.UtcDateTime:HH:mm} [{a.Status}] {target}: {a.Text}");
+            }
+        }
+
+        var counts = results.GroupBy(w => w.Decision?.Status ?? "dead_lettered").Select(g => $"{g.Count()} {g.Key}");
+        var rejected = results.Sum(w => w.Manifest.Rejected);
+        console.WriteLine();
+        console.WriteLine($"{results.Count} windows: {string.Join(", ", counts)}; rejected lines: {rejected}; duplicates: {results.Sum(w => w.Manifest.Duplicates)}");
+        console.WriteLine($"records: {storage} (decisions/, reports/monitoring/dashboard.json, runbook.log, notifications.jsonl)");
+    }
+}

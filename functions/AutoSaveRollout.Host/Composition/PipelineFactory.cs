@@ -1,0 +1,107 @@
+using AutoSaveRollout.Adapters.FlagService;
+using AutoSaveRollout.Adapters.PagerDuty;
+using AutoSaveRollout.Adapters.Slack;
+using AutoSaveRollout.Adapters.Storage.FileSystem;
+using AutoSaveRollout.Adapters.Telemetry;
+using AutoSaveRollout.Core.Pipeline;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Ports;
+using Microsoft.Extensions.Configuration;
+
+namespace AutoSaveRollout.Host.Composition;
+
+/// <summary>
+/// The composition root shared by every command: reads configuration (appsettings.json in the working directory, then
+/// environment variables, e.g. <c>Slack__Webhooks__incident_autosave</c>) and builds the adapters. Secret values are only
+/// handed to the adapters; nothing here prints them.
+/// </summary>
+public static class PipelineFactory
+{
+    /// <summary>Default embedded storage folder (relative to the working directory).</summary>
+    public const string DefaultStorageRoot = ".rollout";
+
+    /// <summary>Loads configuration: <c>appsettings.json</c> (optional) then environment variables.</summary>
+    public static IConfiguration LoadConfiguration(string? basePath = null) =>
+        new ConfigurationBuilder()
+            .SetBasePath(basePath ?? Directory.GetCurrentDirectory())
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+
+    /// <summary>
+    /// Builds the ports on the embedded file-system backend rooted at <paramref name="storageRoot"/>. Outside dry-run the
+    /// Slack, PagerDuty and flag-service settings must be complete (<see cref="ConfigurationException"/> otherwise).
+    /// </summary>
+    public static PipelinePorts CreatePorts(IConfiguration config, string storageRoot, TimeProvider time, bool dryRun, RolloutPolicy policy, HttpClient? http = null)
+    {
+        var root = Path.GetFullPath(storageRoot);
+        Directory.CreateDirectory(root);
+        var blobs = new FileBlobStore(root);
+        var queues = new FileQueueFactory(root, time);
+        var locks = new FileDistributedLock(root, time);
+        var description = "embedded folder " + root;
+        if (dryRun)
+            return new PipelinePorts(blobs, queues, locks, DisabledNotifiers.Instance, DisabledNotifiers.Instance, DisabledNotifiers.Instance, description);
+
+        http ??= new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var slack = ReadSlackOptions(config, policy);
+        var pagerDuty = new PagerDutyOptions
+        {
+            RoutingKey = Require(config, "PagerDuty:RoutingKey"),
+            EventsUrl = config["PagerDuty:EventsUrl"] is { Length: > 0 } u ? new Uri(u) : PagerDutyOptions.DefaultEventsUrl,
+        };
+        var flags = new FlagServiceOptions
+        {
+            BaseUrl = new Uri(Require(config, "FlagService:BaseUrl")),
+            Token = Require(config, "FlagService:Token"),
+        };
+        try
+        {
+            return new PipelinePorts(blobs, queues, locks,
+                new SlackWebhookNotifier(http, slack),
+                new PagerDutyEventsClient(http, pagerDuty),
+                new RollbackFlagServiceClient(http, flags),
+                description);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ConfigurationException("configuration: " + ex.Message);
+        }
+    }
+
+    /// <summary>The telemetry source: <c>--telemetry</c> path, else <c>Telemetry:Path</c>, else <c>Telemetry:Url</c> (HTTP).</summary>
+    public static ITelemetrySource CreateSource(IConfiguration config, string? pathOverride, HttpClient? http = null)
+    {
+        var path = pathOverride ?? config["Telemetry:Path"];
+        if (!string.IsNullOrWhiteSpace(path))
+        {
+            if (!File.Exists(path) && !Directory.Exists(path)) throw new ConfigurationException($"telemetry path not found: {path}");
+            return new FileTelemetrySource(path);
+        }
+        if (config["Telemetry:Url"] is { Length: > 0 } url)
+        {
+            return new HttpTelemetrySource(http ?? new HttpClient { Timeout = TimeSpan.FromSeconds(60) },
+                new HttpTelemetrySourceOptions { Url = new Uri(url), Token = config["Telemetry:Token"] });
+        }
+        throw new ConfigurationException("no telemetry source: pass --telemetry <file|folder> or set Telemetry:Path or Telemetry:Url");
+    }
+
+    private static SlackOptions ReadSlackOptions(IConfiguration config, RolloutPolicy policy)
+    {
+        var options = new SlackOptions();
+        foreach (var child in config.GetSection("Slack:Webhooks").GetChildren())
+            if (!string.IsNullOrWhiteSpace(child.Value)) options.Webhooks[child.Key] = child.Value!;
+        var configured = options.Webhooks.Keys.Select(SlackOptions.NormaliseChannelKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var channel in new[] { policy.Channels.Ok, policy.Channels.Warn, policy.Channels.Incident }.Distinct())
+        {
+            var key = SlackOptions.NormaliseChannelKey(channel);
+            if (!configured.Contains(key))
+                throw new ConfigurationException($"configuration: no Slack webhook for {channel} (set Slack__Webhooks__{key}, or use --dry-run)");
+        }
+        return options;
+    }
+
+    private static string Require(IConfiguration config, string key) =>
+        config[key] is { Length: > 0 } v ? v
+            : throw new ConfigurationException($"configuration: {key} is not set (environment {key.Replace(":", "__")}, or use --dry-run)");
+}
