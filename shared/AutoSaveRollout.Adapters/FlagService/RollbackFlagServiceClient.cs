@@ -1,0 +1,142 @@
+using System.Net.Http.Headers;
+using System.Net.Mime;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AutoSaveRollout.Adapters.Http;
+using AutoSaveRollout.Core.Ports;
+
+namespace AutoSaveRollout.Adapters.FlagService;
+
+/// <summary>
+/// <see cref="IRollbackFlagService"/> over HTTP: <c>POST {BaseUrl}/flags/{flag}/rollback</c> (flag URL-escaped) with
+/// <c>{"from_phase":"B","to_phase":"A","reason":"…","decision_id":"…"}</c>, headers
+/// <c>Authorization: Bearer &lt;token&gt;</c> and <c>Idempotency-Key: &lt;decision_id&gt;</c> (sent as a bare token, as
+/// Stripe-style services expect; the IETF draft-ietf-httpapi-idempotency-key-header describes it as a structured-field
+/// string, which servers following the draft may require quoted).
+/// <para>
+/// Outcome: any 2xx → success (a server replaying a completed request under the same Idempotency-Key returns the
+/// original 2xx, so a repeated rollback also succeeds). 409 → <b>transient</b>: under the IETF idempotency draft §2.7 it
+/// means "a request with this key is still being processed"; retrying later yields the original outcome.
+/// 422 → permanent (key reused with a different payload). 429 (+<c>Retry-After</c>), 408, 5xx, timeouts and connection
+/// failures → transient; other statuses → permanent, quoting at most ~200 characters of the error body.
+/// No retries here; the token never appears in exception messages.
+/// </para>
+/// </summary>
+public sealed class RollbackFlagServiceClient : IRollbackFlagService
+{
+    /// <summary>Longest decision id accepted as an Idempotency-Key (common server limit, e.g. Zuora/Stripe: 255).</summary>
+    public const int MaxDecisionIdLength = 255;
+
+    private const string Target = "flag-service";
+    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly HttpClient _http;
+    private readonly TimeProvider _time;
+    private readonly string _baseUrl;
+    private readonly string _token;
+
+    /// <summary>Creates the client.</summary>
+    /// <param name="http">Client to send with; its <see cref="HttpClient.Timeout"/> bounds each call (headers and body).</param>
+    /// <param name="options">Base URL and bearer token.</param>
+    /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">
+    /// BaseUrl missing, not absolute, or http on a non-loopback host; token missing or containing whitespace/control
+    /// characters. Messages never contain the token.
+    /// </exception>
+    public RollbackFlagServiceClient(HttpClient http, FlagServiceOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(options);
+        HttpSupport.RequireHttpsOrLoopback(options.BaseUrl, "FlagService BaseUrl", nameof(options));
+        if (!string.IsNullOrEmpty(options.BaseUrl!.Query) || !string.IsNullOrEmpty(options.BaseUrl.Fragment))
+            throw new ArgumentException("FlagService BaseUrl must not have a query string or fragment", nameof(options));
+        if (!string.IsNullOrEmpty(options.BaseUrl.UserInfo))
+            throw new ArgumentException("FlagService BaseUrl must not embed credentials; use FlagService:Token", nameof(options));
+        if (string.IsNullOrWhiteSpace(options.Token))
+            throw new ArgumentException("flag service token is not configured (FlagService:Token)", nameof(options));
+        if (options.Token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new ArgumentException("flag service token contains whitespace or control characters", nameof(options));
+        _http = http;
+        _time = timeProvider ?? TimeProvider.System;
+        _baseUrl = options.BaseUrl.AbsoluteUri.TrimEnd('/');
+        _token = options.Token;
+    }
+
+    /// <summary>The URL a rollback of <paramref name="flag"/> is posted to: <c>{BaseUrl}/flags/{escaped flag}/rollback</c>.</summary>
+    public Uri RollbackUrl(string flag) => new($"{_baseUrl}/flags/{Uri.EscapeDataString(flag)}/rollback");
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">
+    /// Empty flag, phase or reason; decision id empty, longer than 255 characters, or not visible ASCII (it becomes a
+    /// header value). Thrown before anything is sent.
+    /// </exception>
+    /// <exception cref="DeliveryException">Classified as in the type's remarks; <see cref="DeliveryException.Target"/> is <c>flag-service</c>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        var body = JsonSerializer.Serialize(
+            new RollbackBody(request.FromPhase, request.ToPhase, request.Reason, request.DecisionId), Json);
+        using var message = new HttpRequestMessage(HttpMethod.Post, RollbackUrl(request.Flag))
+        {
+            Content = new StringContent(body, Encoding.UTF8, MediaTypeNames.Application.Json),
+        };
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        message.Headers.TryAddWithoutValidation("Idempotency-Key", request.DecisionId);
+        message.Headers.Accept.ParseAdd(MediaTypeNames.Application.Json);
+
+        var what = $"rollback of flag '{request.Flag}' {request.FromPhase}→{request.ToPhase} (decision {request.DecisionId})";
+        using var deadline = HttpSupport.Deadline(_http, cancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
+        {
+            throw new DeliveryException(Target, null, isTransient: true, $"{what} failed: {reason}", inner: ex);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode) return;
+
+            var errorBody = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var quoted = HttpSupport.Quote(errorBody, _token);
+            var transient = status == 409 || HttpSupport.IsTransientStatus(status);
+            var text = $"{what} failed: HTTP {status}" +
+                       (status == 409 ? " (a request with this Idempotency-Key is still in progress)" : "") +
+                       (quoted.Length > 0 ? $" {quoted}" : "");
+            throw new DeliveryException(Target, status, transient, text,
+                retryAfter: transient ? HttpSupport.RetryAfter(response, _time) : null);
+        }
+    }
+
+    private static void Validate(FlagRollbackRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.Flag)) throw new ArgumentException("flag is required", nameof(request));
+        if (string.IsNullOrWhiteSpace(request.FromPhase)) throw new ArgumentException("from_phase is required", nameof(request));
+        if (string.IsNullOrWhiteSpace(request.ToPhase)) throw new ArgumentException("to_phase is required", nameof(request));
+        if (string.IsNullOrWhiteSpace(request.Reason)) throw new ArgumentException("reason is required", nameof(request));
+        var id = request.DecisionId;
+        if (string.IsNullOrEmpty(id)) throw new ArgumentException("decision_id is required (it is the Idempotency-Key)", nameof(request));
+        if (id.Length > MaxDecisionIdLength)
+            throw new ArgumentException($"decision_id is {id.Length} characters; at most {MaxDecisionIdLength} fit an Idempotency-Key", nameof(request));
+        if (id.Any(c => c < 0x21 || c > 0x7E))
+            throw new ArgumentException("decision_id must be visible ASCII (it is sent as the Idempotency-Key header)", nameof(request));
+    }
+
+    /// <summary>Names the base URL only; never the token.</summary>
+    public override string ToString() => $"RollbackFlagServiceClient {_baseUrl}";
+
+    private sealed record RollbackBody(
+        [property: JsonPropertyName("from_phase")] string FromPhase,
+        [property: JsonPropertyName("to_phase")] string ToPhase,
+        [property: JsonPropertyName("reason")] string Reason,
+        [property: JsonPropertyName("decision_id")] string DecisionId);
+}
