@@ -95,7 +95,7 @@ internal static class ReplayCommand
                     ActionKinds.Flag => "flag service",
                     _ => a.Target,
                 };
-                console.WriteLine($"  {w.Manifest.WindowStart.UtcDateTime:HH:mm} [{a.Status}] {target}: {a.Text}");
+                Console.Out.WriteLine($"  {w.Manifest.WindowStart.UtcDateTime:HH:mm} [{a.Status}] {target}: {a.Text}");
             }
         }
 

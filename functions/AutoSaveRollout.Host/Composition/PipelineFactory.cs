@@ -20,6 +20,9 @@ public static class PipelineFactory
     /// <summary>Default embedded storage folder (relative to the working directory).</summary>
     public const string DefaultStorageRoot = ".rollout";
 
+    /// <summary>Blob folder inside an embedded storage root (queues and locks live beside it, so no container name can clash).</summary>
+    public static string BlobRoot(string storageRoot) => Path.Combine(Path.GetFullPath(storageRoot), "blobs");
+
     /// <summary>Loads configuration: <c>appsettings.json</c> (optional) then environment variables.</summary>
     public static IConfiguration LoadConfiguration(string? basePath = null) =>
         new ConfigurationBuilder()
@@ -36,7 +39,7 @@ public static class PipelineFactory
     {
         var root = Path.GetFullPath(storageRoot);
         Directory.CreateDirectory(root);
-        var blobs = new FileBlobStore(root);
+        var blobs = new FileBlobStore(BlobRoot(root));
         var queues = new FileQueueFactory(root, time);
         var locks = new FileDistributedLock(root, time);
         var description = "embedded folder " + root;

@@ -70,7 +70,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public string ReadStoreText(string path)
     {
-        var file = Path.Combine(StoreRoot, path.Replace('/', Path.DirectorySeparatorChar));
+        var file = Path.Combine(PipelineFactory.BlobRoot(StoreRoot), path.Replace('/', Path.DirectorySeparatorChar));
         return File.Exists(file) ? File.ReadAllText(file) : "";
     }
 
