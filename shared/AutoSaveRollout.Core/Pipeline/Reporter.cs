@@ -193,14 +193,17 @@ public sealed class Reporter
     {
         ["phase"] = d.Phase,
         ["window"] = TimeWindow.StartingAt(d.WindowStart).ToString(),
-        ["p95"] = Format(d.Metrics[MetricNames.P95].Value, "F3"),
-        ["err_rate"] = Format(d.Metrics[MetricNames.ErrorRate].Value, "F2"),
+        ["p95"] = FormatNumber(d.Metrics[MetricNames.P95].Value, 3),
+        ["err_rate"] = FormatNumber(d.Metrics[MetricNames.ErrorRate].Value, 2),
         ["metric"] = d.Violations.Count > 0 ? string.Join(",", d.Violations) : null,
         ["cmd"] = d.Rollback?.Command,
         ["initiator"] = initiator,
     };
 
-    private static string Format(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+    // Display rounding is half away from zero (0.125 % → "0.13"), which is what people reading the message expect.
+    /// <summary>A value for a message: <paramref name="decimals"/> fixed decimals, rounded half away from zero (0.125 → "0.13"), or <c>n/a</c>.</summary>
+    public static string FormatNumber(double? value, int decimals) =>
+        value is { } x ? Math.Round(x, decimals, MidpointRounding.AwayFromZero).ToString("F" + decimals, CultureInfo.InvariantCulture) : "n/a";
 
     /// <summary>PagerDuty dedup key for a decision: <c>{flag}/{phase}/{yyyyMMddTHHmmZ}</c> (flag, phase and window).</summary>
     public static string DedupKey(DecisionRecord d) => $"{d.Flag}/{d.Phase}/{TimeWindow.StartingAt(d.WindowStart).Id}";
