@@ -187,6 +187,12 @@ public sealed class AzureBlobStore : IBlobStore
         throw _pipeline.Error((int)response.StatusCode, code, "Create Container", blob.Container, response);
     }
 
+    /// <summary>
+    /// <c>maxresults</c> per List Blobs / List Containers page; null lets the service choose (5,000). Tests lower it to
+    /// exercise <c>NextMarker</c> continuation.
+    /// </summary>
+    internal int? ListPageSize { get; set; }
+
     /// <summary>The pipeline, shared with <see cref="AzureBlobLeaseLock"/>.</summary>
     internal StorageHttpPipeline Pipeline => _pipeline;
 
@@ -243,6 +249,7 @@ public sealed class AzureBlobStore : IBlobStore
             var query = new List<(string, string)> { ("restype", "container"), ("comp", "list") };
             if (namePrefix.Length > 0) query.Add(("prefix", namePrefix));
             if (marker.Length > 0) query.Add(("marker", marker));
+            if (ListPageSize is { } pageSize) query.Add(("maxresults", pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             using var response = await _pipeline.SendAsync(HttpMethod.Get, _pipeline.BuildUri(Uri.EscapeDataString(container), [.. query]),
                 "List Blobs", resource, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound) yield break;
@@ -262,6 +269,7 @@ public sealed class AzureBlobStore : IBlobStore
             var query = new List<(string, string)> { ("comp", "list") };
             if (namePrefix.Length > 0) query.Add(("prefix", namePrefix));
             if (marker.Length > 0) query.Add(("marker", marker));
+            if (ListPageSize is { } pageSize) query.Add(("maxresults", pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             using var response = await _pipeline.SendAsync(HttpMethod.Get, _pipeline.BuildUri("", [.. query]),
                 "List Containers", namePrefix, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK) throw await _pipeline.ErrorAsync(response, "List Containers", namePrefix, cancellationToken).ConfigureAwait(false);
