@@ -50,6 +50,10 @@ public sealed class AzureBlobStore : IBlobStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The body is streamed from the response (<see cref="HttpCompletionOption.ResponseHeadersRead"/>); a connection failure
+    /// while the caller reads surfaces from the stream as <see cref="IOException"/>, as streams do.
+    /// </remarks>
     public async Task<Stream?> TryOpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
         var blob = BlobPath.Parse(path);
@@ -380,7 +384,7 @@ internal readonly record struct BlobPath(string Path, string Container, string N
     /// <summary>
     /// Splits and validates <paramref name="path"/>: container 3–63 characters of lowercase letters, digits and single
     /// hyphens, starting and ending with a letter or digit (learn "Naming and referencing containers, blobs"); name 1–1024
-    /// characters, not ending with '.' or '/'. Throws <see cref="ArgumentException"/>.
+    /// characters, not ending with '.' or '/', without empty, '.' or '..' segments. Throws <see cref="ArgumentException"/>.
     /// </summary>
     public static BlobPath Parse(string path)
     {
@@ -391,8 +395,11 @@ internal readonly record struct BlobPath(string Path, string Container, string N
         var container = path[..slash];
         var name = path[(slash + 1)..];
         ValidateContainer(container, path);
-        if (name.Length > 1024 || name.EndsWith('/') || name.EndsWith('.') || name.Contains("//", StringComparison.Ordinal))
-            throw new ArgumentException($"Blob name in '{path}' must be 1–1024 characters without empty segments, not ending in '.' or '/'.", nameof(path));
+        // "." and ".." segments would be collapsed by URI normalization and address a different blob.
+        if (name.Length > 1024 || name.EndsWith('/') || name.EndsWith('.') || name.Contains("//", StringComparison.Ordinal)
+            || name.Split('/').Any(segment => segment is "." or ".."))
+            throw new ArgumentException(
+                $"Blob name in '{path}' must be 1–1024 characters without empty, '.' or '..' segments, not ending in '.' or '/'.", nameof(path));
         var escaped = Uri.EscapeDataString(container) + "/" + string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
         return new BlobPath(path, container, name, escaped);
     }

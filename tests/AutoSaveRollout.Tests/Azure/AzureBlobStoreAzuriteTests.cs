@@ -225,6 +225,8 @@ public sealed class AzureBlobStoreAzuriteTests(AzuriteFixture azurite) : IDispos
     [InlineData("bad--name/x.json")]
     [InlineData("good-name/")]
     [InlineData("good-name/a//b")]
+    [InlineData("good-name/a/../b")]
+    [InlineData("good-name/./b")]
     public async Task Invalid_paths_are_rejected_before_any_request(string path)
     {
         await Assert.ThrowsAsync<ArgumentException>(() => Store.PutAsync(path, "x"u8.ToArray(), WriteCondition.None));
