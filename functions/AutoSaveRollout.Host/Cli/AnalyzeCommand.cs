@@ -6,8 +6,9 @@ using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Simulation;
 using AutoSaveRollout.Core.State;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
+using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
 
 namespace AutoSaveRollout.Host.Cli;
@@ -43,7 +44,7 @@ internal static class AnalyzeCommand
             var root = parse.GetValue(store)!;
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             var clock = new SimulatedClock(coverage.First.End);
-            var ports = PipelineFactory.CreatePorts(PipelineFactory.LoadConfiguration(), root, clock, dryRun: true, rolloutPolicy);
+            var ports = PipelineFactory.CreatePorts(PipelineFactory.LoadConfiguration(), root, TimeProvider.System, dryRun: true, rolloutPolicy);
             await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
                 .UpdateAsync(_ => new RolloutState { Phase = p.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct);
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 using Spectre.Console;
 
 namespace AutoSaveRollout.Host.Cli;
@@ -29,6 +29,17 @@ internal static class CliSupport
     {
         Description = $"embedded storage folder (default: {defaultRoot})",
         DefaultValueFactory = _ => defaultRoot,
+    };
+
+    public static Option<string> StorageKindOption() => new("--storage")
+    {
+        Description = "embedded (files under --store, the default) or azure (Azure Storage / Azurite over REST)",
+        DefaultValueFactory = _ => "embedded",
+    };
+
+    public static Option<string?> ConnectionOption() => new("--connection")
+    {
+        Description = "Azure Storage connection string for --storage azure (else the AzureWebJobsStorage setting); never printed",
     };
 
     public static Option<bool> DryRunOption() => new("--dry-run")

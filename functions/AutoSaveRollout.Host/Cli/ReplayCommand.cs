@@ -6,8 +6,9 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Simulation;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
+using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
 using Spectre.Console;
 
@@ -29,10 +30,13 @@ internal static class ReplayCommand
         var store = CliSupport.StoreOption(DefaultStore + " (cleared at start)");
         store.DefaultValueFactory = _ => DefaultStore;
         var hostJson = new Option<string>("--host-json") { Description = "queue settings (maxDequeueCount)", DefaultValueFactory = _ => "host.json" };
+        var storageKind = CliSupport.StorageKindOption();
+        var connection = CliSupport.ConnectionOption();
+        var reset = new Option<bool>("--reset") { Description = "with --storage azure: empty the pipeline's containers and queues first (replay needs an empty store)" };
 
         var command = new Command("replay", "replay telemetry through Collector, Analyzer and Reporter on a simulated clock")
         {
-            telemetry, phase, policy, dryRun, json, latency, store, hostJson,
+            telemetry, phase, policy, dryRun, json, latency, store, hostJson, storageKind, connection, reset,
         };
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
@@ -45,10 +49,18 @@ internal static class ReplayCommand
             var isDryRun = parse.GetValue(dryRun);
             var root = parse.GetValue(store)!;
             var source = new FileTelemetrySource(parse.GetValue(telemetry)!);
-            var queueOptions = HostJsonSettings.Load(parse.GetValue(hostJson)!).Queues;
+            var hostSettings = HostJsonSettings.Load(parse.GetValue(hostJson)!);
+            var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), root, parse.GetValue(connection));
 
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-            var ports = PipelineFactory.CreatePorts(config, root, new SimulatedClock(DateTimeOffset.UnixEpoch), isDryRun, rolloutPolicy);
+            if (storage.Kind == StorageKind.Embedded && Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            var ports = PipelineFactory.CreatePorts(config, storage, TimeProvider.System, isDryRun, rolloutPolicy, messageEncoding: hostSettings.MessageEncoding);
+            if (storage.Kind == StorageKind.Azure && !await ReplayStore.IsEmptyAsync(ports, ct))
+            {
+                if (!parse.GetValue(reset))
+                    throw new ConfigurationException("the storage account already holds pipeline data and replay needs an empty store; pass --reset to delete the autosave, decisions, reports and state blobs and the pipeline queues");
+                Console.Error.WriteLine($"reset: deleted {await ReplayStore.ResetAsync(ports, ct)} blob(s) and emptied the pipeline queues");
+            }
+            var queueOptions = hostSettings.Queues;
             var runner = new ReplayRunner(ports, rolloutPolicy, templates);
             var results = await runner.RunAsync(source, new ReplayOptions(startPhase, isDryRun, TimeSpan.FromSeconds(simulated), queueOptions), ct);
 

@@ -6,7 +6,7 @@ using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Telemetry;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 
 namespace AutoSaveRollout.Host.Cli;
 

@@ -2,8 +2,9 @@ using System.CommandLine;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
+using AutoSaveRollout.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,9 +27,11 @@ internal static class RunCommand
         var store = CliSupport.StoreOption(PipelineFactory.DefaultStorageRoot);
         var schedule = new Option<string?>("--schedule") { Description = $"NCRONTAB schedule (else CollectorSchedule, default \"{CollectorTimerService.DefaultSchedule}\")" };
         var hostJson = new Option<string>("--host-json") { Description = "queue settings", DefaultValueFactory = _ => "host.json" };
+        var storageKind = CliSupport.StorageKindOption();
+        var connection = CliSupport.ConnectionOption();
         var command = new Command("run", "run the pipeline: Collector timer plus analyze and report queue workers (Ctrl-C stops)")
         {
-            telemetry, phase, policy, dryRun, store, schedule, hostJson,
+            telemetry, phase, policy, dryRun, store, schedule, hostJson, storageKind, connection,
         };
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
@@ -44,7 +47,8 @@ internal static class RunCommand
             catch (CrontabException ex) { throw new ConfigurationException($"invalid collector schedule '{expression}': {CliSupport.OneLine(ex.Message)}"); }
 
             var time = TimeProvider.System;
-            var ports = PipelineFactory.CreatePorts(config, parse.GetValue(store)!, time, isDryRun, rolloutPolicy);
+            var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), parse.GetValue(store)!, parse.GetValue(connection));
+            var ports = PipelineFactory.CreatePorts(config, storage, time, isDryRun, rolloutPolicy, messageEncoding: settings.MessageEncoding);
             var source = PipelineFactory.CreateSource(config, parse.GetValue(telemetry));
 
             var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();

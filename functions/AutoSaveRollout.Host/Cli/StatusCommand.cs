@@ -19,7 +19,7 @@ internal static class StatusCommand
         {
             var root = parse.GetValue(store)!;
             if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"no pipeline data in {Path.GetFullPath(root)} (run `run` or `replay` first, or pass --store)");
-            var blobs = new FileBlobStore(Composition.PipelineFactory.BlobRoot(root));
+            var blobs = new FileBlobStore(AutoSaveRollout.Hosting.PipelineFactory.BlobRoot(root));
             var (state, _) = await new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState).ReadAsync(ct);
             var (dashboard, _) = await new JsonRecordStore<Dashboard>(blobs, StorePaths.Dashboard).ReadAsync(ct);
             var console = CliSupport.CreateConsole();

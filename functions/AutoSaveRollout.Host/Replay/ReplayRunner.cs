@@ -7,7 +7,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Simulation;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Windows;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 
 namespace AutoSaveRollout.Host.Replay;
 

@@ -2,7 +2,7 @@ using AutoSaveRollout.Adapters.Telemetry;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
-using AutoSaveRollout.Host.Composition;
+using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;

@@ -3,12 +3,13 @@ using AutoSaveRollout.Adapters.PagerDuty;
 using AutoSaveRollout.Adapters.Slack;
 using AutoSaveRollout.Adapters.Storage.FileSystem;
 using AutoSaveRollout.Adapters.Telemetry;
+using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Configuration;
 
-namespace AutoSaveRollout.Host.Composition;
+namespace AutoSaveRollout.Hosting;
 
 /// <summary>
 /// The composition root shared by every command: reads configuration (appsettings.json in the working directory, then
@@ -31,22 +32,48 @@ public static class PipelineFactory
             .AddEnvironmentVariables()
             .Build();
 
+    /// <summary>Builds the ports on the embedded file-system backend rooted at <paramref name="storageRoot"/> (see the other overload).</summary>
+    public static PipelinePorts CreatePorts(IConfiguration config, string storageRoot, TimeProvider time, bool dryRun, RolloutPolicy policy, HttpClient? http = null) =>
+        CreatePorts(config, StorageSelection.Embedded(storageRoot), time, dryRun, policy, http);
+
     /// <summary>
-    /// Builds the ports on the embedded file-system backend rooted at <paramref name="storageRoot"/>. Outside dry-run the
-    /// Slack, PagerDuty and flag-service settings must be complete (<see cref="ConfigurationException"/> otherwise).
+    /// Builds the ports on the selected storage backend. Outside dry-run the Slack, PagerDuty and flag-service settings must
+    /// be complete. Throws <see cref="ConfigurationException"/> for missing or invalid settings (never echoing secrets).
     /// </summary>
-    public static PipelinePorts CreatePorts(IConfiguration config, string storageRoot, TimeProvider time, bool dryRun, RolloutPolicy policy, HttpClient? http = null)
+    public static PipelinePorts CreatePorts(IConfiguration config, StorageSelection storage, TimeProvider time, bool dryRun, RolloutPolicy policy,
+        HttpClient? http = null, string messageEncoding = "base64")
     {
-        var root = Path.GetFullPath(storageRoot);
-        Directory.CreateDirectory(root);
-        var blobs = new FileBlobStore(BlobRoot(root));
-        var queues = new FileQueueFactory(root, time);
-        var locks = new FileDistributedLock(root, time);
-        var description = "embedded folder " + root;
+        http ??= new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        IBlobStore blobs;
+        IQueueFactory queues;
+        IDistributedLock locks;
+        string description;
+        if (storage.Kind == StorageKind.Azure)
+        {
+            StorageConnectionString cs;
+            try { cs = StorageConnectionString.Parse(storage.ConnectionString!); }
+            catch (FormatException ex) { throw new ConfigurationException("storage connection string: " + ex.Message); }
+            try
+            {
+                blobs = new AzureBlobStore(cs, http, time);
+                queues = new AzureQueueFactory(cs, http, messageEncoding == "none" ? QueueMessageEncoding.None : QueueMessageEncoding.Base64, time);
+                locks = new AzureBlobLeaseLock(cs, http, time);
+            }
+            catch (ArgumentException ex) { throw new ConfigurationException("storage connection string: " + ex.Message); }
+            description = "azure storage " + cs;
+        }
+        else
+        {
+            var root = Path.GetFullPath(storage.Root!);
+            Directory.CreateDirectory(root);
+            blobs = new FileBlobStore(BlobRoot(root));
+            queues = new FileQueueFactory(root, time);
+            locks = new FileDistributedLock(root, time);
+            description = "embedded folder " + root;
+        }
         if (dryRun)
             return new PipelinePorts(blobs, queues, locks, DisabledNotifiers.Instance, DisabledNotifiers.Instance, DisabledNotifiers.Instance, description);
 
-        http ??= new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var slack = ReadSlackOptions(config, policy);
         var pagerDuty = new PagerDutyOptions
         {
@@ -89,6 +116,26 @@ public static class PipelineFactory
         throw new ConfigurationException("no telemetry source: pass --telemetry <file|folder> or set Telemetry:Path or Telemetry:Url");
     }
 
+    /// <summary>
+    /// Storage from the command line: <c>--storage embedded</c> (default; <paramref name="root"/>) or <c>--storage azure</c> with
+    /// <c>--connection</c>, else the <c>AzureWebJobsStorage</c> setting (as Azure Functions users write it).
+    /// </summary>
+    public static StorageSelection SelectStorage(IConfiguration config, string? kind, string root, string? connection)
+    {
+        switch (kind?.ToLowerInvariant())
+        {
+            case null or "" or "embedded":
+                return StorageSelection.Embedded(root);
+            case "azure":
+                var cs = connection ?? config["AzureWebJobsStorage"];
+                if (string.IsNullOrWhiteSpace(cs))
+                    throw new ConfigurationException("--storage azure needs --connection \"<connection string>\" or the AzureWebJobsStorage setting");
+                return StorageSelection.Azure(cs);
+            default:
+                throw new ConfigurationException($"--storage must be embedded or azure (got '{kind}')");
+        }
+    }
+
     private static SlackOptions ReadSlackOptions(IConfiguration config, RolloutPolicy policy)
     {
         var options = new SlackOptions();
@@ -107,4 +154,29 @@ public static class PipelineFactory
     private static string Require(IConfiguration config, string key) =>
         config[key] is { Length: > 0 } v ? v
             : throw new ConfigurationException($"configuration: {key} is not set (environment {key.Replace(":", "__")}, or use --dry-run)");
+}
+
+/// <summary>Storage backends.</summary>
+public enum StorageKind
+{
+    /// <summary>Files on disk (the default).</summary>
+    Embedded,
+    /// <summary>Azure Blob and Queue storage (or Azurite) over REST.</summary>
+    Azure,
+}
+
+/// <summary>Which storage a run uses.</summary>
+/// <param name="Kind">Backend.</param>
+/// <param name="Root">Embedded folder (for <see cref="StorageKind.Embedded"/>).</param>
+/// <param name="ConnectionString">Azure Storage connection string (for <see cref="StorageKind.Azure"/>); a secret, never printed.</param>
+public sealed record StorageSelection(StorageKind Kind, string? Root, string? ConnectionString)
+{
+    /// <summary>The embedded folder at <paramref name="root"/>.</summary>
+    public static StorageSelection Embedded(string root) => new(StorageKind.Embedded, root, null);
+
+    /// <summary>Azure storage reached through <paramref name="connectionString"/>.</summary>
+    public static StorageSelection Azure(string connectionString) => new(StorageKind.Azure, null, connectionString);
+
+    /// <inheritdoc />
+    public override string ToString() => Kind == StorageKind.Azure ? "azure" : "embedded " + Root;
 }

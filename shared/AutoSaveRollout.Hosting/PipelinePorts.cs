@@ -1,6 +1,6 @@
 using AutoSaveRollout.Core.Ports;
 
-namespace AutoSaveRollout.Host.Composition;
+namespace AutoSaveRollout.Hosting;
 
 /// <summary>The adapters a pipeline run is wired to.</summary>
 /// <param name="Blobs">Blob store (embedded folder or Azure).</param>

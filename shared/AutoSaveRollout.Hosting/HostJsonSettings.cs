@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using AutoSaveRollout.Core.Pipeline;
-using AutoSaveRollout.Host.Composition;
 
-namespace AutoSaveRollout.Host.Hosting;
+
+namespace AutoSaveRollout.Hosting;
 
 /// <summary>
 /// The parts of the Azure Functions <c>host.json</c> (schema version 2.0) the standalone host honours, so both hosts retry
