@@ -41,7 +41,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public IReadOnlyList<string> Secrets => [RoutingKey, FlagToken, "rollout-s3cr3t", "incident-s3cr3t"];
 
-    public static async Task<PipelineHarness> StartAsync(bool dryRun = false)
+    public static async Task<PipelineHarness> StartAsync(bool dryRun = false, StorageSelection? storage = null)
     {
         var h = new PipelineHarness(await RecordingServer.StartAsync(), await RecordingServer.StartAsync(), await RecordingServer.StartAsync(),
             Directory.CreateTempSubdirectory("autosave-e2e-").FullName);
@@ -49,7 +49,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         h.Slack.UseSlackDefaults(IncidentHook);
         h.PagerDuty.UsePagerDutyDefaults();
         h.Flags.UseFlagServiceDefaults();
-        h.Ports = PipelineFactory.CreatePorts(h.Configuration(), h.StoreRoot, TimeProvider.System, dryRun, h.Policy);
+        h.Ports = PipelineFactory.CreatePorts(h.Configuration(), storage ?? StorageSelection.Embedded(h.StoreRoot), TimeProvider.System, dryRun, h.Policy);
         return h;
     }
 
