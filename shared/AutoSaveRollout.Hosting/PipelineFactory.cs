@@ -69,7 +69,7 @@ public static class PipelineFactory
             blobs = new FileBlobStore(BlobRoot(root));
             queues = new FileQueueFactory(root, time);
             locks = new FileDistributedLock(root, time);
-            description = "embedded folder " + root;
+            description = "embedded folder " + root + " (blobs under blobs/)";
         }
         if (dryRun)
             return new PipelinePorts(blobs, queues, locks, DisabledNotifiers.Instance, DisabledNotifiers.Instance, DisabledNotifiers.Instance, description);

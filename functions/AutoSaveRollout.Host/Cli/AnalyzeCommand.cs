@@ -8,7 +8,6 @@ using AutoSaveRollout.Core.Simulation;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
-using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
 
 namespace AutoSaveRollout.Host.Cli;

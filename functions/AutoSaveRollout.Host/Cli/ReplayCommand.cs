@@ -8,7 +8,6 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Simulation;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
-using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
 using Spectre.Console;
 
@@ -115,6 +114,6 @@ internal static class ReplayCommand
         var rejected = results.Sum(w => w.Manifest.Rejected);
         console.WriteLine();
         console.WriteLine($"{results.Count} windows: {string.Join(", ", counts)}; rejected lines: {rejected}; duplicates: {results.Sum(w => w.Manifest.Duplicates)}");
-        console.WriteLine($"records: {storage} (decisions/, reports/monitoring/dashboard.json, runbook.log, notifications.jsonl)");
+        console.WriteLine($"records: {storage}: decisions/, autosave/ (batches, manifests, rejected lines), reports/monitoring/ (dashboard.json, runbook.log, notifications.jsonl)");
     }
 }

@@ -4,7 +4,6 @@ using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
-using AutoSaveRollout.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
