@@ -64,32 +64,13 @@ public sealed class Analyzer
     public async Task<DecisionRecord> AnalyzeWindowAsync(TimeWindow window, CancellationToken ct = default)
     {
         var decisionPath = StorePaths.Decision(window);
-        var existing = await _blobs.TryGetAsync(decisionPath, ct).ConfigureAwait(false);
-        DecisionRecord decision;
-        if (existing is not null)
-        {
-            decision = Json.FromBytes<DecisionRecord>(existing.Content);
-            _log.LogInformation("window {Window} already decided ({DecisionId}); re-announcing", window, decision.DecisionId);
-        }
-        else
-        {
-            decision = await DecideAsync(window, ct).ConfigureAwait(false);
-            try
-            {
-                await _blobs.PutAsync(decisionPath, Json.ToBytes(decision), WriteCondition.IfNotExists, ct).ConfigureAwait(false);
-            }
-            catch (ConcurrencyConflictException)
-            {
-                var winner = await _blobs.TryGetAsync(decisionPath, ct).ConfigureAwait(false);
-                decision = Json.FromBytes<DecisionRecord>(winner!.Content);
-            }
-        }
+        var (decision, created) = await new JsonRecordStore<DecisionRecord>(_blobs, decisionPath)
+            .GetOrCreateAsync(c => DecideAsync(window, c), ct).ConfigureAwait(false);
+        if (!created) _log.LogInformation("window {Window} already decided ({DecisionId}); re-announcing", window, decision.DecisionId);
 
         await ApplyToStateAsync(decision, ct).ConfigureAwait(false);
-        var queue = _queues.GetQueue(StorePaths.ReportQueue);
-        await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
-        var report = new ReportMessage("decision.made", window.Start, decisionPath, decision.DecisionId);
-        await queue.SendAsync(JsonSerializer.Serialize(report, Json.Compact), null, ct).ConfigureAwait(false);
+        await _queues.GetQueue(StorePaths.ReportQueue)
+            .SendJsonAsync(new ReportMessage("decision.made", window.Start, decisionPath, decision.DecisionId), ct).ConfigureAwait(false);
         return decision;
     }
 

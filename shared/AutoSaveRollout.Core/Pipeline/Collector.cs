@@ -99,31 +99,12 @@ public sealed class Collector
     public async Task<BatchManifest> CollectWindowAsync(TimeWindow window, CancellationToken ct = default)
     {
         var manifestPath = StorePaths.Manifest(window);
-        var existing = await _blobs.TryGetAsync(manifestPath, ct).ConfigureAwait(false);
-        BatchManifest manifest;
-        if (existing is not null)
-        {
-            manifest = Json.FromBytes<BatchManifest>(existing.Content);
-            _log.LogInformation("window {Window} already collected; re-announcing it", window);
-        }
-        else
-        {
-            manifest = await CollectNewAsync(window, ct).ConfigureAwait(false);
-            try
-            {
-                await _blobs.PutAsync(manifestPath, Json.ToBytes(manifest), WriteCondition.IfNotExists, ct).ConfigureAwait(false);
-            }
-            catch (ConcurrencyConflictException)
-            {
-                var winner = await _blobs.TryGetAsync(manifestPath, ct).ConfigureAwait(false);
-                manifest = Json.FromBytes<BatchManifest>(winner!.Content);
-            }
-        }
+        var (manifest, created) = await new JsonRecordStore<BatchManifest>(_blobs, manifestPath)
+            .GetOrCreateAsync(c => CollectNewAsync(window, c), ct).ConfigureAwait(false);
+        if (!created) _log.LogInformation("window {Window} already collected; re-announcing it", window);
 
-        var queue = _queues.GetQueue(StorePaths.AnalyzeQueue);
-        await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
-        var message = new AnalyzeMessage("batch.collected", window.Start, manifestPath);
-        await queue.SendAsync(JsonSerializer.Serialize(message, Json.Compact), null, ct).ConfigureAwait(false);
+        await _queues.GetQueue(StorePaths.AnalyzeQueue)
+            .SendJsonAsync(new AnalyzeMessage("batch.collected", window.Start, manifestPath), ct).ConfigureAwait(false);
         return manifest;
     }
 

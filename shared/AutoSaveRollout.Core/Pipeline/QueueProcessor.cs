@@ -155,8 +155,7 @@ public sealed class QueueProcessor
             error,
             text = m.Text,
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, Json.Compact);
-        await _blobs.AppendAsync(DeadLetterLog, (byte[])[.. bytes, (byte)'\n'], ct).ConfigureAwait(false);
+        await _blobs.AppendJsonLineAsync(DeadLetterLog, record, ct).ConfigureAwait(false);
         await _queue.DeleteAsync(m, ct).ConfigureAwait(false);
         _log.LogError("{Queue} message {Id} moved to {Poison} after {Count} deliveries: {Error}", _queue.Name, m.Id, poison.Name, m.DequeueCount, error);
     }

@@ -289,8 +289,7 @@ public sealed class Reporter
             status = a.Status,
             error = a.LastError,
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(entry, Json.Compact);
-        await _blobs.AppendAsync(StorePaths.Notifications, (byte[])[.. bytes, (byte)'\n'], ct).ConfigureAwait(false);
+        await _blobs.AppendJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false);
     }
 
     private async Task UpdateStateAndDashboardAsync(DecisionRecord d, Outbox outbox, CancellationToken ct)

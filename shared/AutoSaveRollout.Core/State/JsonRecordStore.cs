@@ -32,6 +32,28 @@ public sealed class JsonRecordStore<T> where T : class
     }
 
     /// <summary>
+    /// Returns the existing write-once record, or builds it with <paramref name="create"/> and writes it with
+    /// <c>If-None-Match: *</c>; when a concurrent writer got there first, its record wins and is returned.
+    /// <c>Created</c> is true when this call wrote the record.
+    /// </summary>
+    public async Task<(T Value, bool Created)> GetOrCreateAsync(Func<CancellationToken, Task<T>> create, CancellationToken ct = default)
+    {
+        var (existing, _) = await ReadAsync(ct).ConfigureAwait(false);
+        if (existing is not null) return (existing, false);
+        var value = await create(ct).ConfigureAwait(false);
+        try
+        {
+            await _store.PutAsync(_path, Json.ToBytes(value), WriteCondition.IfNotExists, ct).ConfigureAwait(false);
+            return (value, true);
+        }
+        catch (ConcurrencyConflictException)
+        {
+            var (winner, _) = await ReadAsync(ct).ConfigureAwait(false);
+            return (winner ?? throw new InvalidDataException($"{_path} vanished after a create conflict"), false);
+        }
+    }
+
+    /// <summary>
     /// Applies <paramref name="update"/> (called with the current value or null; return the same instance to skip the
     /// write) until the conditional write succeeds. Returns the stored value.
     /// Throws <see cref="ConcurrencyConflictException"/> after <see cref="MaxAttempts"/> lost races.

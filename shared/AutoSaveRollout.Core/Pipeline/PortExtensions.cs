@@ -1,0 +1,22 @@
+using System.Text.Json;
+using AutoSaveRollout.Core.Ports;
+
+namespace AutoSaveRollout.Core.Pipeline;
+
+/// <summary>JSON conveniences over the storage and queue ports, shared by the stages.</summary>
+public static class PortExtensions
+{
+    /// <summary>Appends <paramref name="record"/> as one compact JSON line (snake_case, <c>\n</c>-terminated) to the append blob at <paramref name="path"/>.</summary>
+    public static Task AppendJsonLineAsync<T>(this IBlobStore blobs, string path, T record, CancellationToken ct = default)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, Json.Compact);
+        return blobs.AppendAsync(path, (byte[])[.. bytes, (byte)'\n'], ct);
+    }
+
+    /// <summary>Creates the queue when missing and enqueues <paramref name="message"/> as compact JSON.</summary>
+    public static async Task SendJsonAsync<T>(this IMessageQueue queue, T message, CancellationToken ct = default)
+    {
+        await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
+        await queue.SendAsync(JsonSerializer.Serialize(message, Json.Compact), null, ct).ConfigureAwait(false);
+    }
+}
