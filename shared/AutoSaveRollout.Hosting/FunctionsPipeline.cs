@@ -81,12 +81,14 @@ public static class FunctionsPipeline
     /// <summary>
     /// Reads and validates the app settings. <paramref name="appDirectory"/> is where the app's files are (policy.yaml,
     /// host.json; <c>AppContext.BaseDirectory</c> in the app). Throws <see cref="ConfigurationException"/> when no storage
-    /// connection string is set or a value is invalid; messages name settings, never their values.
+    /// connection string is set, a value is invalid, or a setting still holds an unresolved Key Vault reference
+    /// (<see cref="UnresolvedKeyVaultPrefix"/>); messages name settings, never their values.
     /// </summary>
     public static (FunctionsPipelineSettings Settings, StorageSelection Storage) ReadSettings(IConfiguration config, string appDirectory)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentException.ThrowIfNullOrWhiteSpace(appDirectory);
+        RejectUnresolvedKeyVaultReferences(config);
 
         string storageSetting;
         string connection;
@@ -151,6 +153,24 @@ public static class FunctionsPipeline
             sp.GetRequiredService<TimeProvider>(), new ReporterOptions { DryRun = settings.DryRun }, sp.GetService<ILogger<Reporter>>()));
         return services;
     }
+
+    /// <summary>
+    /// App Service passes a Key Vault reference it cannot resolve (secret missing, no access yet) to the app as its literal
+    /// text, <c>@Microsoft.KeyVault(...)</c> (learn: "Use Key Vault references as app settings", troubleshooting). Such a
+    /// value would otherwise be used as a token or routing key; reject it up front, naming the setting.
+    /// </summary>
+    private static void RejectUnresolvedKeyVaultReferences(IConfiguration config)
+    {
+        var keys = FunctionsAppSettings.All.Where(k => k != "Slack:Webhooks")
+            .Concat(config.GetSection("Slack:Webhooks").GetChildren().Select(c => c.Path));
+        foreach (var key in keys)
+            if (config[key] is { } value && value.TrimStart().StartsWith(UnresolvedKeyVaultPrefix, StringComparison.OrdinalIgnoreCase))
+                throw new ConfigurationException(
+                    $"configuration: {Env(key)} is an unresolved Key Vault reference (secret missing or the app's identity cannot read it yet); set the secret, then restart the app");
+    }
+
+    /// <summary>Prefix of an App Service Key Vault reference.</summary>
+    public const string UnresolvedKeyVaultPrefix = "@Microsoft.KeyVault(";
 
     private static string Resolve(string appDirectory, string path) => Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(appDirectory, path));
 

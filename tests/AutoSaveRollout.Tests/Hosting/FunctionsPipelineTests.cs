@@ -56,6 +56,21 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
         Assert.Contains("identity-based", ex.Message);
     }
 
+    [Theory]
+    [InlineData("Slack:Webhooks:incident_autosave", "Slack__Webhooks__incident_autosave")]
+    [InlineData("PagerDuty:RoutingKey", "PagerDuty__RoutingKey")]
+    [InlineData("PipelineStorage", "PipelineStorage")]
+    public void An_unresolved_Key_Vault_reference_is_rejected_naming_the_setting(string key, string appSetting)
+    {
+        const string reference = "@Microsoft.KeyVault(SecretUri=https://kv-autosave-dev.vault.azure.net/secrets/some-secret/)";
+
+        var ex = Assert.Throws<ConfigurationException>(() => FunctionsPipeline.ReadSettings(Config(
+            ("AzureWebJobsStorage", "UseDevelopmentStorage=true"), (key, reference)), _appDir));
+
+        Assert.Contains(appSetting + " is an unresolved Key Vault reference", ex.Message);
+        Assert.DoesNotContain("some-secret", ex.Message);
+    }
+
     [Fact]
     public void Defaults_resolve_policy_and_host_json_in_the_app_directory()
     {
