@@ -1,0 +1,14 @@
+using AutoSaveRollout.Hosting;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+
+// Azure Functions isolated worker. FunctionsApplication.CreateBuilder applies ConfigureFunctionsWorkerDefaults; app
+// settings (local.settings.json Values when run with `func start`) arrive as environment variables.
+var builder = FunctionsApplication.CreateBuilder(args);
+
+// The same ports and stages as the standalone host's `run` command, built from app settings by the shared composition
+// root. A missing or invalid setting throws here, so the worker stops at start-up with one message (naming the setting,
+// never a secret) instead of failing and poisoning every queue message.
+builder.Services.AddRolloutPipeline(builder.Configuration, AppContext.BaseDirectory);
+
+builder.Build().Run();

@@ -1,0 +1,198 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using AutoSaveRollout.Adapters.Slack;
+using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Tests.Policy;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AutoSaveRollout.Tests.Hosting;
+
+/// <summary>
+/// The Functions project, its settings example and the Bicep cannot be built on this machine (no Functions packages, no
+/// Bicep compiler), so these tests check what can be checked as files: the project stays out of the solution, the
+/// settings example configures a startable app, and the infrastructure sets every setting the app reads.
+/// </summary>
+public sealed class DeploymentFilesTests
+{
+    private const string FunctionsDir = "functions/AutoSaveRollout.Functions";
+    private static readonly string[] OptionalInAzure = ["AzureWebJobsStorage", "Telemetry:Path", "Reporter:TemplatesPath", "Slack:Webhooks"];
+    private static readonly string[] SecretSettings =
+    [
+        "PipelineStorage", "Slack__Webhooks__autosave_rollout", "Slack__Webhooks__incident_autosave", "Slack__Webhooks__incident",
+        "PagerDuty__RoutingKey", "FlagService__Token", "Telemetry__Token",
+    ];
+
+    private static string Env(string key) => key.Replace(":", "__");
+
+    /// <summary>App setting names for the policy's Slack channels (ok, warn, incident, escalation).</summary>
+    private static IEnumerable<string> SlackSettings()
+    {
+        var c = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml")).Channels;
+        return new[] { c.Ok, c.Warn, c.Incident, c.Escalation }.Select(SlackOptions.NormaliseChannelKey).Distinct()
+            .Select(k => "Slack__Webhooks__" + k);
+    }
+
+    [Fact]
+    public void The_Functions_project_is_neither_in_the_solution_nor_referenced()
+    {
+        Assert.True(File.Exists(RepoFiles.PathOf(FunctionsDir + "/AutoSaveRollout.Functions.csproj")));
+        Assert.DoesNotContain("AutoSaveRollout.Functions", File.ReadAllText(RepoFiles.PathOf("AutoSaveRollout.sln")));
+        var referencing = Directory.EnumerateFiles(RepoFiles.Root, "*.csproj", SearchOption.AllDirectories)
+            .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}node_modules{Path.DirectorySeparatorChar}"))
+            .Where(p => Path.GetFileName(p) != "AutoSaveRollout.Functions.csproj")
+            .Where(p => File.ReadAllText(p).Contains("AutoSaveRollout.Functions"));
+        Assert.Empty(referencing);
+    }
+
+    [Fact]
+    public void The_Functions_project_pins_its_packages_and_ships_the_root_host_json_and_policy()
+    {
+        var project = XDocument.Load(RepoFiles.PathOf(FunctionsDir + "/AutoSaveRollout.Functions.csproj"));
+        var packages = project.Descendants("PackageReference").ToDictionary(e => (string)e.Attribute("Include")!, e => (string?)e.Attribute("Version"));
+        Assert.Equal(new Dictionary<string, string?>
+        {
+            ["Microsoft.Azure.Functions.Worker"] = "2.52.0",
+            ["Microsoft.Azure.Functions.Worker.Sdk"] = "2.1.0",
+            ["Microsoft.Azure.Functions.Worker.Extensions.Timer"] = "4.3.1",
+            ["Microsoft.Azure.Functions.Worker.Extensions.Storage.Queues"] = "5.5.5",
+        }, packages);
+        Assert.Equal("false", project.Descendants("ManagePackageVersionsCentrally").Single().Value);
+        Assert.Equal("v4", project.Descendants("AzureFunctionsVersion").Single().Value);
+
+        foreach (var file in new[] { "host.json", "policy.yaml" })
+        {
+            var item = project.Descendants("None").Single(e => (string?)e.Attribute("Include") == "../../" + file);
+            Assert.Equal(file, (string?)item.Attribute("Link"));
+            Assert.Equal("PreserveNewest", (string?)item.Attribute("CopyToOutputDirectory"));
+            Assert.Equal("PreserveNewest", (string?)item.Attribute("CopyToPublishDirectory"));
+            Assert.True(File.Exists(RepoFiles.PathOf(file)));
+        }
+        foreach (var reference in project.Descendants("ProjectReference").Select(e => (string)e.Attribute("Include")!))
+            Assert.True(File.Exists(Path.Combine(RepoFiles.PathOf(FunctionsDir), reference)), reference);
+    }
+
+    [Fact]
+    public void The_timer_schedule_placeholder_names_the_CollectorSchedule_setting()
+    {
+        var source = File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/CollectorFunction.cs"));
+        Assert.Contains($"[TimerTrigger(\"%{FunctionsAppSettings.CollectorSchedule}%\")]", source);
+    }
+
+    private static Dictionary<string, string> ExampleValues()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/local.settings.json.example")));
+        Assert.False(doc.RootElement.GetProperty("IsEncrypted").GetBoolean());
+        return doc.RootElement.GetProperty("Values").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+    }
+
+    [Fact]
+    public void The_settings_example_lists_every_setting_the_app_reads_and_nothing_else()
+    {
+        var values = ExampleValues();
+        var expected = FunctionsAppSettings.All.Where(k => k != "Slack:Webhooks").Select(Env)
+            .Concat(SlackSettings()).Append("FUNCTIONS_WORKER_RUNTIME").Order(StringComparer.Ordinal);
+
+        Assert.Equal(expected, values.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("dotnet-isolated", values["FUNCTIONS_WORKER_RUNTIME"]);
+        Assert.Equal("UseDevelopmentStorage=true", values["AzureWebJobsStorage"]);
+        Assert.Equal("0 */15 * * * *", values["CollectorSchedule"]);
+    }
+
+    [Fact]
+    public void The_settings_example_configures_an_app_that_starts()
+    {
+        var appDir = Directory.CreateTempSubdirectory("autosave-funcapp-").FullName;
+        try
+        {
+            File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(appDir, "policy.yaml"));
+            File.Copy(RepoFiles.PathOf("host.json"), Path.Combine(appDir, "host.json"));
+            // As the Functions host passes them: environment variables, "__" meaning ":".
+            var config = new ConfigurationBuilder().AddInMemoryCollection(
+                ExampleValues().Select(kv => new KeyValuePair<string, string?>(kv.Key.Replace("__", ":"), kv.Value))).Build();
+
+            using var provider = new ServiceCollection().AddLogging().AddRolloutPipeline(config, appDir).BuildServiceProvider();
+
+            var settings = provider.GetRequiredService<FunctionsPipelineSettings>();
+            Assert.True(settings.DryRun);
+            Assert.Equal("AzureWebJobsStorage", settings.StorageSetting); // PipelineStorage is empty: fallback
+            Assert.Equal("base64", settings.HostJson.MessageEncoding);
+            Assert.NotNull(provider.GetRequiredService<AutoSaveRollout.Core.Pipeline.Reporter>());
+        }
+        finally
+        {
+            Directory.Delete(appDir, recursive: true);
+        }
+    }
+
+    private static string Bicep() => File.ReadAllText(RepoFiles.PathOf("infra/main.bicep"));
+
+    /// <summary>Key → value text of the <c>appsettings</c> resource's properties.</summary>
+    private static Dictionary<string, string> BicepAppSettings()
+    {
+        var bicep = Bicep();
+        var start = bicep.IndexOf("resource appSettings 'Microsoft.Web/sites/config@", StringComparison.Ordinal);
+        Assert.True(start >= 0, "appsettings resource not found");
+        var block = bicep[start..bicep.IndexOf("dependsOn:", start, StringComparison.Ordinal)];
+        return Regex.Matches(block, @"(?m)^\s*(?:\}, \w+ \? \{ )?([A-Za-z_][A-Za-z0-9_]*): (.+?)\s*(?:\} : \{\}\))?$")
+            .Where(m => m.Groups[1].Value is not ("properties" or "parent" or "name"))
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+    }
+
+    [Fact]
+    public void The_Bicep_app_settings_cover_what_the_app_reads_with_secrets_as_Key_Vault_references()
+    {
+        var settings = BicepAppSettings();
+        var required = FunctionsAppSettings.All.Except(OptionalInAzure).Select(Env).Concat(SlackSettings())
+            .Append("AzureWebJobsStorage__accountName").Append("APPLICATIONINSIGHTS_CONNECTION_STRING");
+
+        foreach (var name in required)
+            Assert.True(settings.ContainsKey(name), $"main.bicep app settings lack {name}");
+        foreach (var name in SecretSettings)
+            Assert.Contains("${kvRefPrefix}", settings[name]);
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", Bicep());
+        // Flex Consumption takes the runtime from functionAppConfig and rejects these as app settings.
+        Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", settings.Keys);
+        Assert.DoesNotContain("WEBSITE_RUN_FROM_PACKAGE", settings.Keys);
+        // Every key the Bicep sets is one the app or the runtime reads.
+        var known = required.Append("Telemetry__Token").ToHashSet();
+        Assert.All(settings.Keys, k => Assert.Contains(k, known));
+    }
+
+    [Fact]
+    public void Every_Key_Vault_secret_is_documented_with_its_set_command()
+    {
+        var bicep = Bicep();
+        var start = bicep.IndexOf("var secretNames = {", StringComparison.Ordinal);
+        var block = bicep[start..bicep.IndexOf('}', start)];
+        var names = Regex.Matches(block, @"\w+: '([a-z0-9-]+)'").Select(m => m.Groups[1].Value).ToList();
+        var readme = File.ReadAllText(RepoFiles.PathOf("infra/README.md"));
+
+        Assert.Equal(7, names.Count);
+        foreach (var name in names)
+        {
+            Assert.Contains($"`{name}`", readme);
+            if (name != "pipeline-storage-connection")
+                Assert.Contains($"--name {name} ", readme);
+        }
+    }
+
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("prod")]
+    public void Parameter_files_set_only_declared_parameters_and_every_required_one(string environment)
+    {
+        var declared = Regex.Matches(Bicep(), @"(?m)^param (\w+) \w+( = .+)?$")
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Success);
+        var file = File.ReadAllText(RepoFiles.PathOf($"infra/parameters/{environment}.bicepparam"));
+        var set = Regex.Matches(file, @"(?m)^param (\w+) = ").Select(m => m.Groups[1].Value).ToList();
+
+        Assert.Contains("using '../main.bicep'", file);
+        Assert.All(set, p => Assert.True(declared.ContainsKey(p), $"{environment}.bicepparam sets undeclared parameter {p}"));
+        Assert.All(declared.Where(d => !d.Value).Select(d => d.Key), p => Assert.Contains(p, set));
+        Assert.Equal(set.Count, set.Distinct().Count());
+        Assert.Contains($"param environmentName = '{environment}'", file);
+    }
+}
