@@ -136,6 +136,13 @@ public static class PipelineFactory
         }
     }
 
+    /// <summary>
+    /// Storage ports only (blobs, queues, locks; the outward ports refuse every call), for operator commands that never send,
+    /// such as <c>dlq</c>. Needs no policy and no Slack, PagerDuty or flag-service settings.
+    /// </summary>
+    public static PipelinePorts CreateStoragePorts(IConfiguration config, StorageSelection storage, TimeProvider time, string messageEncoding = "base64") =>
+        CreatePorts(config, storage, time, dryRun: true, policy: null!, messageEncoding: messageEncoding); // dry-run ports never read the policy
+
     private static SlackOptions ReadSlackOptions(IConfiguration config, RolloutPolicy policy)
     {
         var options = new SlackOptions();

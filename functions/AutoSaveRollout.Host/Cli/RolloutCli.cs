@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace AutoSaveRollout.Host.Cli;
 
 /// <summary>
-/// Operator CLI: <c>replay</c>, <c>analyze</c>, <c>run</c>, <c>status</c>, <c>rollback</c>, <c>generate</c>.
+/// Operator CLI: <c>replay</c>, <c>analyze</c>, <c>run</c>, <c>status</c>, <c>rollback</c>, <c>generate</c>, <c>dlq</c>, <c>metrics</c>.
 /// Exit codes: 0 success, 2 bad input or configuration (one-line reason on stderr).
 /// </summary>
 public static class RolloutCli
@@ -18,6 +18,8 @@ public static class RolloutCli
         root.Add(StatusCommand.Create());
         root.Add(RollbackCommand.Create());
         root.Add(GenerateCommand.Create());
+        root.Add(DlqCommand.Create());
+        root.Add(MetricsCommand.Create());
         return root;
     }
 

@@ -1,8 +1,10 @@
 using System.CommandLine;
+using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Hosting.Metrics;
 using AutoSaveRollout.Host.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,7 +15,9 @@ namespace AutoSaveRollout.Host.Cli;
 
 /// <summary>
 /// <c>run</c>: the long-running standalone host. The Collector timer (NCRONTAB, default every 15 minutes, UTC) and the
-/// analyze / report queue workers run until Ctrl-C or SIGTERM, which stop them gracefully.
+/// analyze / report queue workers run until Ctrl-C or SIGTERM, which stop them gracefully. With <c>--metrics-port</c> (or
+/// <c>Metrics:Port</c>) the pipeline's metrics are served in the Prometheus text format at
+/// <c>http://127.0.0.1:{port}/metrics</c>.
 /// </summary>
 internal static class RunCommand
 {
@@ -28,9 +32,13 @@ internal static class RunCommand
         var hostJson = new Option<string>("--host-json") { Description = "queue settings", DefaultValueFactory = _ => "host.json" };
         var storageKind = CliSupport.StorageKindOption();
         var connection = CliSupport.ConnectionOption();
+        var metricsPort = new Option<int?>("--metrics-port")
+        {
+            Description = "serve Prometheus metrics at http://127.0.0.1:<port>/metrics (else Metrics:Port; off when neither is set; 0 = any free port)",
+        };
         var command = new Command("run", "run the pipeline: Collector timer plus analyze and report queue workers (Ctrl-C stops)")
         {
-            telemetry, phase, policy, dryRun, store, schedule, hostJson, storageKind, connection,
+            telemetry, phase, policy, dryRun, store, schedule, hostJson, storageKind, connection, metricsPort,
         };
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
@@ -47,7 +55,8 @@ internal static class RunCommand
 
             var time = TimeProvider.System;
             var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), parse.GetValue(store)!, parse.GetValue(connection));
-            var ports = PipelineFactory.CreatePorts(config, storage, time, isDryRun, rolloutPolicy, messageEncoding: settings.MessageEncoding);
+            using var metrics = new PipelineMetrics(time);
+            var ports = PipelineFactory.CreatePorts(config, storage, time, isDryRun, rolloutPolicy, messageEncoding: settings.MessageEncoding).WithMetrics(metrics);
             var source = PipelineFactory.CreateSource(config, parse.GetValue(telemetry));
 
             var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
@@ -56,23 +65,42 @@ internal static class RunCommand
             var s = builder.Services;
             s.AddSingleton(time);
             s.AddSingleton(cron);
+            s.AddSingleton(metrics);
             s.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, time, new CollectorOptions(), sp.GetRequiredService<ILogger<Collector>>()));
             s.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, time, new AnalyzerOptions { InitialPhase = initial }, sp.GetRequiredService<ILogger<Analyzer>>()));
             s.AddSingleton(sp => new Reporter(ports.Blobs, rolloutPolicy, templates, ports.Slack, ports.PagerDuty, ports.Flags, time,
                 new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>()));
             s.AddHostedService<CollectorTimerService>();
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
-            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, sp.GetRequiredService<Analyzer>().HandleAsync,
-                settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Analyzer.Queue"))));
-            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, sp.GetRequiredService<Reporter>().HandleAsync,
-                settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Reporter.Queue"))));
+            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics),
+                settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Analyzer.Queue"), metrics)));
+            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics),
+                settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Reporter.Queue"), metrics)));
             using var host = builder.Build();
-            host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("run").LogInformation(
+            var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("run");
+            log.LogInformation(
                 "AutoSave Rollout Monitor: storage {Storage}, telemetry {Source}, schedule \"{Schedule}\" (UTC){DryRun}",
                 ports.StorageDescription, source.Description, expression, isDryRun ? ", dry-run" : "");
+
+            // The exporter listens from before the first measurement; the endpoint binds before the workers start.
+            using var exporter = new PrometheusExporter(metrics.Meter);
+            await using var endpoint = MetricsPort(parse.GetValue(metricsPort), config) is { } port
+                ? await MetricsEndpoint.StartAsync(port, exporter, ct)
+                : null;
+            if (endpoint is not null) log.LogInformation("metrics at {Url}", endpoint.Url);
             await host.RunAsync(ct);
             return CliSupport.Success;
         }));
         return command;
+    }
+
+    /// <summary><c>--metrics-port</c>, else the <c>Metrics:Port</c> setting, else null (no endpoint).</summary>
+    internal static int? MetricsPort(int? option, Microsoft.Extensions.Configuration.IConfiguration config)
+    {
+        if (option is { } p) return p;
+        if (config["Metrics:Port"] is not { Length: > 0 } text) return null;
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            ? port
+            : throw new ConfigurationException($"Metrics:Port must be a port number (got '{text}')");
     }
 }

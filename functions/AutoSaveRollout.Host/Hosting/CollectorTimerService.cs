@@ -1,5 +1,7 @@
+using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Hosting.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NCrontab;
@@ -9,9 +11,10 @@ namespace AutoSaveRollout.Host.Hosting;
 /// <summary>
 /// Runs the Collector on an NCRONTAB schedule (NCrontab.Signed, the library Azure Functions' TimerTrigger uses; six fields
 /// include seconds, five do not), evaluated in UTC. At start-up it back-fills every window missed while the host was down,
-/// like a TimerTrigger with <c>UseMonitor</c> reporting <c>IsPastDue</c>.
+/// like a TimerTrigger with <c>UseMonitor</c> reporting <c>IsPastDue</c>. Each run is timed and counted on <c>metrics</c> when given.
 /// </summary>
-public sealed class CollectorTimerService(Collector collector, CrontabSchedule schedule, TimeProvider time, ILogger<CollectorTimerService> log)
+public sealed class CollectorTimerService(Collector collector, CrontabSchedule schedule, TimeProvider time, ILogger<CollectorTimerService> log,
+    PipelineMetrics? metrics = null)
     : BackgroundService
 {
     /// <summary>Default schedule: every 15 minutes at second 0 (<c>0 */15 * * * *</c>).</summary>
@@ -31,7 +34,9 @@ public sealed class CollectorTimerService(Collector collector, CrontabSchedule s
         {
             try
             {
-                var collected = await collector.CollectDueAsync(stoppingToken);
+                var collected = metrics is null
+                    ? await collector.CollectDueAsync(stoppingToken)
+                    : await MeteredPipeline.CollectDueAsync(collector, metrics, stoppingToken);
                 foreach (var m in collected)
                     log.LogInformation("collected {Window}: {Completed} completed, {Errors} errors, {Rejected} rejected, latency {Latency:0.0}s",
                         $"{m.WindowStart:u}", m.Counts.GetValueOrDefault("autosave.save.completed"), m.Counts.GetValueOrDefault("autosave.save.error"),

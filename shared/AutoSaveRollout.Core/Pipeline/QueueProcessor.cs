@@ -1,4 +1,4 @@
-using System.Text.Json;
+using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,12 +32,13 @@ public sealed record QueueProcessingOptions
 /// Runs a handler over a queue with Azure Functions QueueTrigger semantics: on success the message is deleted; on failure
 /// it is released after <see cref="QueueProcessingOptions.VisibilityTimeout"/>, and once its dequeue count reaches
 /// <see cref="QueueProcessingOptions.MaxDequeueCount"/> its text is copied unchanged to <c>&lt;queue&gt;-poison</c>, the
-/// original deleted, and the last error appended to <c>reports/monitoring/dead_letters.jsonl</c>. Messages of a batch are
+/// original deleted, and a <see cref="DeadLetterRecord"/> (last error, whether it was permanent, the poison copy's id) appended to
+/// <c>reports/monitoring/dead_letters.jsonl</c>. Messages of a batch are
 /// handled one after another, in order.
 /// </summary>
 public sealed class QueueProcessor
 {
-    /// <summary>Dead-letter log: one JSON line per poisoned message (queue, id, dequeue count, error, text).</summary>
+    /// <summary>Dead-letter log: one JSON <see cref="DeadLetterRecord"/> line per poisoned message.</summary>
     public const string DeadLetterLog = "reports/monitoring/dead_letters.jsonl";
 
     private readonly IQueueFactory _queues;
@@ -47,10 +48,11 @@ public sealed class QueueProcessor
     private readonly IBlobStore _blobs;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly PipelineMetrics? _metrics;
 
-    /// <summary>Creates a processor for <paramref name="queueName"/>.</summary>
+    /// <summary>Creates a processor for <paramref name="queueName"/>; poisoned messages are counted on <paramref name="metrics"/> when given.</summary>
     public QueueProcessor(IQueueFactory queues, string queueName, Func<string, CancellationToken, Task> handler, QueueProcessingOptions options,
-        IBlobStore blobs, TimeProvider time, ILogger? log = null)
+        IBlobStore blobs, TimeProvider time, ILogger? log = null, PipelineMetrics? metrics = null)
     {
         _queues = queues;
         _queue = queues.GetQueue(queueName);
@@ -59,6 +61,7 @@ public sealed class QueueProcessor
         _blobs = blobs;
         _time = time;
         _log = log ?? NullLogger.Instance;
+        _metrics = metrics;
     }
 
     /// <summary>Name of the poison queue for <paramref name="queueName"/>.</summary>
@@ -73,7 +76,7 @@ public sealed class QueueProcessor
         {
             if (m.DequeueCount > _options.MaxDequeueCount)
             {
-                await PoisonAsync(m, "dequeue count exceeded before processing", ct).ConfigureAwait(false);
+                await PoisonAsync(m, "dequeue count exceeded before processing", null, ct).ConfigureAwait(false);
                 continue;
             }
             try
@@ -86,7 +89,7 @@ public sealed class QueueProcessor
                 var error = $"{ex.GetType().Name}: {ex.Message}";
                 if (m.DequeueCount >= _options.MaxDequeueCount)
                 {
-                    await PoisonAsync(m, error, ct).ConfigureAwait(false);
+                    await PoisonAsync(m, error, ex, ct).ConfigureAwait(false);
                 }
                 else
                 {
@@ -140,23 +143,27 @@ public sealed class QueueProcessor
         }
     }
 
-    private async Task PoisonAsync(QueueMessage m, string error, CancellationToken ct)
+    private async Task PoisonAsync(QueueMessage m, string error, Exception? exception, CancellationToken ct)
     {
         var poison = _queues.GetQueue(PoisonQueueName(_queue.Name));
         await poison.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
-        await poison.SendAsync(m.Text, null, ct).ConfigureAwait(false);
-        var record = new
+        var poisonId = await poison.SendAsync(m.Text, null, ct).ConfigureAwait(false);
+        var record = new DeadLetterRecord
         {
-            at = _time.GetUtcNow(),
-            queue = _queue.Name,
-            poison_queue = poison.Name,
-            message_id = m.Id,
-            dequeue_count = m.DequeueCount,
-            error,
-            text = m.Text,
+            At = _time.GetUtcNow(),
+            Queue = _queue.Name,
+            PoisonQueue = poison.Name,
+            MessageId = m.Id,
+            PoisonMessageId = poisonId,
+            DequeueCount = m.DequeueCount,
+            Error = error,
+            ExceptionType = exception?.GetType().FullName,
+            Permanent = exception is not null && !FailureClassifier.IsTransient(exception),
+            Text = m.Text,
         };
         await _blobs.AppendJsonLineAsync(DeadLetterLog, record, ct).ConfigureAwait(false);
         await _queue.DeleteAsync(m, ct).ConfigureAwait(false);
+        _metrics?.RecordDeadLetter(_queue.Name);
         _log.LogError("{Queue} message {Id} moved to {Poison} after {Count} deliveries: {Error}", _queue.Name, m.Id, poison.Name, m.DequeueCount, error);
     }
 }
