@@ -72,9 +72,11 @@ internal static class RunCommand
                 new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>()));
             s.AddHostedService<CollectorTimerService>();
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
-            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics),
+            // Registered as plain IHostedService singletons: AddHostedService(factory) uses TryAddEnumerable, which keeps only
+            // the first factory of the same type, so the report worker would silently never start.
+            s.AddSingleton<IHostedService>(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics),
                 settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Analyzer.Queue"), metrics)));
-            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics),
+            s.AddSingleton<IHostedService>(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics),
                 settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Reporter.Queue"), metrics)));
             using var host = builder.Build();
             var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("run");
