@@ -27,6 +27,9 @@ public abstract class DeadLetterServiceContract
 
     protected DeadLetterService Service(TimeProvider? clock = null) => new(Queues, Blobs, clock ?? StoreClock, [Source]);
 
+    /// <summary>Lets <paramref name="time"/> pass on the backend's clock (so hidden messages reappear).</summary>
+    protected abstract Task PassAsync(TimeSpan time);
+
     protected IMessageQueue Poison => Queues.GetQueue(QueueProcessor.PoisonQueueName(Source));
 
     /// <summary>Sends <paramref name="text"/> to the source queue and lets a processor fail it <paramref name="deliveries"/> times with <paramref name="error"/>.</summary>
@@ -117,10 +120,11 @@ public abstract class DeadLetterServiceContract
         const string text = "{\"decision\":\"d1\",\"note\":\"ünïcødé\"}";
         await PoisonAsync(text, Forbidden);
         await PoisonAsync("other", Unavailable);
-        var service = Service();
+        var service = new DeadLetterService(Queues, Blobs, StoreClock, [Source]) { HoldFor = TimeSpan.FromSeconds(1) };
         var target = (await service.ListAsync()).Single(d => d.Text == text);
 
         var result = await service.RetryAsync(target.Id);
+        await PassAsync(TimeSpan.FromSeconds(2)); // anything still held by the retry would be visible again by now
 
         Assert.NotNull(result);
         Assert.Equal(target.Id, result.Retried.Id);
@@ -205,6 +209,12 @@ public sealed class EmbeddedDeadLetterServiceTests : DeadLetterServiceContract, 
     protected override IBlobStore Blobs { get; }
     protected override TimeProvider StoreClock => _clock;
 
+    protected override Task PassAsync(TimeSpan time)
+    {
+        _clock.Advance(time);
+        return Task.CompletedTask;
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_root, true); } catch (IOException) { }
@@ -262,6 +272,8 @@ public sealed class AzuriteDeadLetterServiceTests : DeadLetterServiceContract, I
     protected override IQueueFactory Queues { get; }
     protected override IBlobStore Blobs { get; }
     protected override TimeProvider StoreClock => TimeProvider.System;
+
+    protected override Task PassAsync(TimeSpan time) => Task.Delay(time);
 
     public void Dispose() => _http.Dispose();
 }
