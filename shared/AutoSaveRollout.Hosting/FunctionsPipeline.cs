@@ -1,6 +1,7 @@
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reliability;
 using AutoSaveRollout.Core.Reporting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -122,11 +123,12 @@ public static class FunctionsPipeline
     /// registered or <paramref name="time"/> is given), <see cref="FunctionsPipelineSettings"/>, <see cref="PipelinePorts"/>
     /// on Azure Storage, <see cref="ITelemetrySource"/>, <see cref="RolloutPolicy"/>, <see cref="TemplateRenderer"/> and the
     /// <see cref="Collector"/>, <see cref="Analyzer"/> and <see cref="Reporter"/> stages as singletons (stages log through
-    /// <see cref="ILogger{TCategoryName}"/> from the container). Throws <see cref="ConfigurationException"/>,
+    /// <see cref="ILogger{TCategoryName}"/> from the container), and the <see cref="RetryPolicy"/> shared by the outward
+    /// clients and the Collector (<paramref name="retries"/>, default: production limits on the clock). Throws <see cref="ConfigurationException"/>,
     /// <see cref="PolicyValidationException"/> or <see cref="TemplateException"/> when the configuration is unusable.
     /// </summary>
     public static IServiceCollection AddRolloutPipeline(this IServiceCollection services, IConfiguration config, string appDirectory,
-        TimeProvider? time = null, HttpClient? http = null)
+        TimeProvider? time = null, HttpClient? http = null, RetryPolicy? retries = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var (settings, storage) = ReadSettings(config, appDirectory);
@@ -135,18 +137,19 @@ public static class FunctionsPipeline
         var policy = PolicyLoader.LoadFile(settings.PolicyPath);
         var templates = TemplateRenderer.Load(settings.TemplatesPath);
         var clock = time ?? TimeProvider.System;
-        var ports = PipelineFactory.CreatePorts(config, storage, clock, settings.DryRun, policy, http, settings.HostJson.MessageEncoding);
+        var ports = PipelineFactory.CreatePorts(config, storage, clock, settings.DryRun, policy, http, settings.HostJson.MessageEncoding, retries);
         var source = PipelineFactory.CreateSource(config, pathOverride: null, http);
 
         if (time is not null) services.AddSingleton(time);
         else services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings);
         services.AddSingleton(ports);
+        services.AddSingleton(ports.Retries);
         services.AddSingleton(source);
         services.AddSingleton(policy);
         services.AddSingleton(templates);
         services.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, sp.GetRequiredService<TimeProvider>(),
-            new CollectorOptions(), sp.GetService<ILogger<Collector>>()));
+            new CollectorOptions { Retries = ports.Retries }, sp.GetService<ILogger<Collector>>()));
         services.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, policy, sp.GetRequiredService<TimeProvider>(),
             new AnalyzerOptions { InitialPhase = settings.InitialPhase }, sp.GetService<ILogger<Analyzer>>()));
         services.AddSingleton(sp => new Reporter(ports.Blobs, policy, templates, ports.Slack, ports.PagerDuty, ports.Flags,

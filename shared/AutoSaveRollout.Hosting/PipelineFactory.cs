@@ -7,6 +7,7 @@ using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reliability;
 using Microsoft.Extensions.Configuration;
 
 namespace AutoSaveRollout.Hosting;
@@ -33,16 +34,21 @@ public static class PipelineFactory
             .Build();
 
     /// <summary>Builds the ports on the embedded file-system backend rooted at <paramref name="storageRoot"/> (see the other overload).</summary>
-    public static PipelinePorts CreatePorts(IConfiguration config, string storageRoot, TimeProvider time, bool dryRun, RolloutPolicy policy, HttpClient? http = null) =>
-        CreatePorts(config, StorageSelection.Embedded(storageRoot), time, dryRun, policy, http);
+    public static PipelinePorts CreatePorts(IConfiguration config, string storageRoot, TimeProvider time, bool dryRun, RolloutPolicy policy, HttpClient? http = null,
+        RetryPolicy? retries = null) =>
+        CreatePorts(config, StorageSelection.Embedded(storageRoot), time, dryRun, policy, http, retries: retries);
 
     /// <summary>
     /// Builds the ports on the selected storage backend. Outside dry-run the Slack, PagerDuty and flag-service settings must
     /// be complete. Throws <see cref="ConfigurationException"/> for missing or invalid settings (never echoing secrets).
+    /// The Slack, PagerDuty and flag-service clients are wrapped in retry decorators using <paramref name="retries"/>
+    /// (default: the production limits of <see cref="RetryOptions"/> on <paramref name="time"/>), returned as
+    /// <see cref="PipelinePorts.Retries"/>.
     /// </summary>
     public static PipelinePorts CreatePorts(IConfiguration config, StorageSelection storage, TimeProvider time, bool dryRun, RolloutPolicy policy,
-        HttpClient? http = null, string messageEncoding = "base64")
+        HttpClient? http = null, string messageEncoding = "base64", RetryPolicy? retries = null)
     {
+        retries ??= new RetryPolicy(new RetryOptions { Time = time });
         http ??= new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         IBlobStore blobs;
         IQueueFactory queues;
@@ -72,7 +78,8 @@ public static class PipelineFactory
             description = "embedded folder " + root + " (blobs under blobs/)";
         }
         if (dryRun)
-            return new PipelinePorts(blobs, queues, locks, DisabledNotifiers.Instance, DisabledNotifiers.Instance, DisabledNotifiers.Instance, description);
+            return new PipelinePorts(blobs, queues, locks, DisabledNotifiers.Instance, DisabledNotifiers.Instance, DisabledNotifiers.Instance, description)
+                { Retries = retries };
 
         var slack = ReadSlackOptions(config, policy);
         var pagerDuty = new PagerDutyOptions
@@ -88,10 +95,10 @@ public static class PipelineFactory
         try
         {
             return new PipelinePorts(blobs, queues, locks,
-                new SlackWebhookNotifier(http, slack),
-                new PagerDutyEventsClient(http, pagerDuty),
-                new RollbackFlagServiceClient(http, flags),
-                description);
+                new ResilientSlackNotifier(new SlackWebhookNotifier(http, slack), retries),
+                new ResilientPagerDutyEvents(new PagerDutyEventsClient(http, pagerDuty), retries),
+                new ResilientFlagService(new RollbackFlagServiceClient(http, flags), retries),
+                description) { Retries = retries };
         }
         catch (ArgumentException ex)
         {

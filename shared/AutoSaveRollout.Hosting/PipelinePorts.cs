@@ -1,4 +1,5 @@
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reliability;
 
 namespace AutoSaveRollout.Hosting;
 
@@ -6,7 +7,7 @@ namespace AutoSaveRollout.Hosting;
 /// <param name="Blobs">Blob store (embedded folder or Azure).</param>
 /// <param name="Queues">Queues on the same backend.</param>
 /// <param name="Locks">Distributed lock on the same backend.</param>
-/// <param name="Slack">Slack webhooks (or <c>DisabledNotifiers</c> in dry-run).</param>
+/// <param name="Slack">Slack webhooks, retried by <see cref="Retries"/> (or <c>DisabledNotifiers</c> in dry-run).</param>
 /// <param name="PagerDuty">PagerDuty Events v2.</param>
 /// <param name="Flags">Rollback flag service.</param>
 /// <param name="StorageDescription">Where the data lives, for the operator (no secrets).</param>
@@ -17,4 +18,11 @@ public sealed record PipelinePorts(
     ISlackNotifier Slack,
     IPagerDutyEvents PagerDuty,
     IRollbackFlagService Flags,
-    string StorageDescription);
+    string StorageDescription)
+{
+    /// <summary>
+    /// The retry policy behind the Slack, PagerDuty and flag-service decorators; hand it to the Collector
+    /// (<c>CollectorOptions.Retries</c>) and subscribe to <see cref="RetryPolicy.Retrying"/> to count retries.
+    /// </summary>
+    public RetryPolicy Retries { get; init; } = new();
+}

@@ -66,7 +66,7 @@ internal static class RunCommand
             s.AddSingleton(time);
             s.AddSingleton(cron);
             s.AddSingleton(metrics);
-            s.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, time, new CollectorOptions(), sp.GetRequiredService<ILogger<Collector>>()));
+            s.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, time, new CollectorOptions { Retries = ports.Retries }, sp.GetRequiredService<ILogger<Collector>>()));
             s.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, time, new AnalyzerOptions { InitialPhase = initial }, sp.GetRequiredService<ILogger<Analyzer>>()));
             s.AddSingleton(sp => new Reporter(ports.Blobs, rolloutPolicy, templates, ports.Slack, ports.PagerDuty, ports.Flags, time,
                 new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>()));

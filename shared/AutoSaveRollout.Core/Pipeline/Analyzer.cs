@@ -28,6 +28,11 @@ public sealed record AnalyzerOptions
 /// drift moving average, collector latency), applies the SLO gates of the phase in effect (<see cref="SloGate"/>), writes
 /// the decision record, steps the phase back one after a violation, and enqueues a <see cref="ReportMessage"/>.
 /// Idempotent by window: a redelivered message re-announces the existing decision.
+/// <para>
+/// A <see cref="Collector.RetryExhaustedEvent"/> message (the Collector gave up on a window) takes another path: a
+/// <see cref="CollectorIncident"/> is written once per window and announced to the Reporter, which pages. It makes no
+/// decision and changes no phase: missing data is not a violation.
+/// </para>
 /// </summary>
 public sealed class Analyzer
 {
@@ -52,12 +57,58 @@ public sealed class Analyzer
         _state = new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState);
     }
 
-    /// <summary>Handles an analyze-queue message (JSON <see cref="AnalyzeMessage"/>). Throws <see cref="JsonException"/> on a malformed message.</summary>
-    public async Task<DecisionRecord> HandleAsync(string messageText, CancellationToken ct = default)
+    /// <summary>
+    /// Handles an analyze-queue message (JSON <see cref="AnalyzeMessage"/>): <c>batch.collected</c> → the window's decision;
+    /// <c>collector.retry_exhausted</c> → a collector incident, and null is returned. Throws <see cref="JsonException"/> on
+    /// a malformed message or an unknown type.
+    /// </summary>
+    public async Task<DecisionRecord?> HandleAsync(string messageText, CancellationToken ct = default)
     {
         var message = JsonSerializer.Deserialize<AnalyzeMessage>(messageText, Json.Compact)
             ?? throw new JsonException("empty analyze message");
-        return await AnalyzeWindowAsync(TimeWindow.StartingAt(message.WindowStart), ct).ConfigureAwait(false);
+        switch (message.Type)
+        {
+            case BatchCollected:
+                return await AnalyzeWindowAsync(TimeWindow.StartingAt(message.WindowStart), ct).ConfigureAwait(false);
+            case Collector.RetryExhaustedEvent:
+                await RaiseCollectorIncidentAsync(TimeWindow.StartingAt(message.WindowStart),
+                    message.Failure ?? throw new JsonException($"{message.Type} message without a failure"), ct).ConfigureAwait(false);
+                return null;
+            default:
+                throw new JsonException($"unknown analyze message type '{message.Type}'");
+        }
+    }
+
+    /// <summary>Type of the analyze message announcing a collected batch.</summary>
+    public const string BatchCollected = "batch.collected";
+
+    /// <summary>
+    /// Records that the Collector gave up on <paramref name="window"/> (once per window: a later give-up re-announces the
+    /// first record) and enqueues its report. The phase is the one in effect (rollout state); nothing else changes.
+    /// </summary>
+    public async Task<CollectorIncident> RaiseCollectorIncidentAsync(TimeWindow window, CollectorFailure failure, CancellationToken ct = default)
+    {
+        var path = StorePaths.CollectorIncident(window);
+        var (incident, created) = await new JsonRecordStore<CollectorIncident>(_blobs, path).GetOrCreateAsync(async c =>
+        {
+            var (state, _) = await _state.ReadAsync(c).ConfigureAwait(false);
+            var phase = state?.Phase ?? _options.InitialPhase.ToWire();
+            return new CollectorIncident
+            {
+                IncidentId = $"inc-{window.Id}-{phase}-{Collector.RetryExhaustedEvent}",
+                Metric = Collector.RetryExhaustedEvent,
+                Flag = _policy.Flag,
+                Phase = phase,
+                WindowStart = window.Start,
+                WindowEnd = window.End,
+                Failure = failure,
+                RaisedAt = _time.GetUtcNow(),
+            };
+        }, ct).ConfigureAwait(false);
+        if (!created) _log.LogInformation("window {Window}: collector incident {Id} already raised; re-announcing", window, incident.IncidentId);
+        await _queues.GetQueue(StorePaths.ReportQueue)
+            .SendJsonAsync(new ReportMessage(Collector.RetryExhaustedEvent, window.Start, path, incident.IncidentId), ct).ConfigureAwait(false);
+        return incident;
     }
 
     /// <summary>Analyzes a collected window (or returns its existing decision) and enqueues the report message.</summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reliability;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Telemetry;
 using AutoSaveRollout.Core.Windows;
@@ -27,6 +28,12 @@ public sealed record CollectorOptions
     /// rejecting events outside the requested window.
     /// </summary>
     public bool AcceptAnyTimestamp { get; init; }
+
+    /// <summary>
+    /// Retries of a window's read (<see cref="RetryOptions.CollectorSource"/>: 30, 60, 120, 240 s ±20 % by default). Null:
+    /// a policy with the default limits on the Collector's clock. Tests inject short or zero schedules here.
+    /// </summary>
+    public RetryPolicy? Retries { get; init; }
 }
 
 /// <summary>
@@ -35,11 +42,20 @@ public sealed record CollectorOptions
 /// writes the normalised batch as JSONL append blocks, the rejected lines with line number and reason, then the manifest
 /// (last, marking the window collected), and enqueues an <see cref="AnalyzeMessage"/>. Idempotent by window; missed
 /// windows are back-filled in order by <see cref="CollectDueAsync"/>.
+/// <para>
+/// A failed read is retried from the start under <see cref="CollectorOptions.Retries"/> (a partial batch is recreated).
+/// When the Collector gives up (retries exhausted, or a permanent failure) it appends a <see cref="CollectorFailure"/> to
+/// <see cref="StorePaths.RetryFailures"/>, writes no manifest (the window stays uncollected, so the next run retries it),
+/// enqueues a <see cref="RetryExhaustedEvent"/> message for the Analyzer, and rethrows the last failure.
+/// </para>
 /// </summary>
 public sealed class Collector
 {
     /// <summary>Event raised when the collector latency exceeds <see cref="CollectorOptions.DelayedAfter"/>.</summary>
     public const string DelayedEvent = "collector.delayed";
+
+    /// <summary>Event (analyze-queue message type and incident metric) raised when the Collector gives up on a window.</summary>
+    public const string RetryExhaustedEvent = "collector.retry_exhausted";
 
     private const int MaxRejectedTextChars = 2000;
     private readonly IBlobStore _blobs;
@@ -49,6 +65,7 @@ public sealed class Collector
     private readonly TimeProvider _time;
     private readonly CollectorOptions _options;
     private readonly ILogger _log;
+    private readonly Polly.ResiliencePipeline _retry;
 
     /// <summary>Creates the stage.</summary>
     public Collector(IBlobStore blobs, IQueueFactory queues, IDistributedLock locks, ITelemetrySource source, TimeProvider time,
@@ -61,12 +78,17 @@ public sealed class Collector
         _time = time;
         _options = options ?? new CollectorOptions();
         _log = log ?? (ILogger)NullLogger.Instance;
+        var retries = _options.Retries ?? new RetryPolicy(new RetryOptions { Time = time });
+        _retry = retries.CollectorSource();
     }
 
     /// <summary>
     /// Collects every window that has closed since the last collected one, in order (back-fill); on the very first run only
-    /// the latest closed window. Holds the <c>collector</c> lock so that two instances never collect the same window;
-    /// returns an empty list when another instance holds it.
+    /// the latest closed window. Holds the <c>collector</c> lock so that two instances never collect the same window, renewing
+    /// it every third of its duration while retries wait; returns an empty list when another instance holds it.
+    /// Stops at a window it gives up on (see <see cref="CollectWindowAsync"/>) and rethrows: the Analyzer judges windows in
+    /// order, so later windows wait for the next run, which starts again from the failed window. Throws
+    /// <see cref="StorageException"/> when the lock is lost.
     /// </summary>
     public async Task<IReadOnlyList<BatchManifest>> CollectDueAsync(CancellationToken ct = default)
     {
@@ -79,33 +101,135 @@ public sealed class Collector
         var progress = new JsonRecordStore<CollectorState>(_blobs, StorePaths.CollectorState);
         var (state, _) = await progress.ReadAsync(ct).ConfigureAwait(false);
         var lastClosed = TimeWindow.LastClosedAt(_time.GetUtcNow());
-        var first = state?.LastCollectedWindowStart is { } last ? TimeWindow.StartingAt(last).Next : lastClosed;
+        // The very first run records where it starts, so that a first window it gives up on is retried by the next run.
+        state ??= await progress.UpdateAsync(s => s ?? new CollectorState { FirstWindowStart = lastClosed.Start }, ct).ConfigureAwait(false);
+        var first = state.LastCollectedWindowStart is { } last ? TimeWindow.StartingAt(last).Next
+            : state.FirstWindowStart is { } start ? TimeWindow.StartingAt(start)
+            : lastClosed;
         var done = new List<BatchManifest>();
-        foreach (var w in TimeWindow.Range(first, lastClosed))
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var keepAlive = KeepLockAsync(handle, run);
+        try
         {
-            done.Add(await CollectWindowAsync(w, ct).ConfigureAwait(false));
-            await progress.UpdateAsync(s => new CollectorState { LastCollectedWindowStart = w.Start }, ct).ConfigureAwait(false);
-            await handle.RenewAsync(ct).ConfigureAwait(false);
+            foreach (var w in TimeWindow.Range(first, lastClosed))
+            {
+                done.Add(await CollectWindowAsync(w, run.Token).ConfigureAwait(false));
+                await progress.UpdateAsync(s => (s ?? new CollectorState()) with { LastCollectedWindowStart = w.Start }, run.Token).ConfigureAwait(false);
+                await handle.RenewAsync(run.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && keepAlive.IsCompleted && keepAlive.Result is { } lost)
+        {
+            throw new StorageException($"collector lock lost while collecting: {lost.Message}", lost.Status, lost.ErrorCode, isTransient: true, lost);
+        }
+        finally
+        {
+            await run.CancelAsync().ConfigureAwait(false);
+            await keepAlive.ConfigureAwait(false);
         }
         return done;
+    }
+
+    // Renews the lease every third of its duration until the run ends (retry waits outlast a 60 s lease). A failed renewal
+    // means another instance may take the lock: the run is cancelled and the failure returned.
+    private async Task<StorageException?> KeepLockAsync(ILockHandle handle, CancellationTokenSource run)
+    {
+        var every = _options.LockDuration / 3;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, _time, run.Token).ConfigureAwait(false);
+                await handle.RenewAsync(run.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (run.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (StorageException ex)
+        {
+            _log.LogError("collector lock could not be renewed; stopping this run: {Error}", ex.Message);
+            await run.CancelAsync().ConfigureAwait(false);
+            return ex;
+        }
     }
 
     /// <summary>
     /// Collects <paramref name="window"/> unless its manifest already exists, then enqueues the analyze message (also for an
     /// already collected window: the Analyzer is idempotent, and this heals a crash between manifest and enqueue).
-    /// Throws <see cref="TelemetrySourceException"/> or <see cref="StorageException"/> on failure; a partial batch is
-    /// overwritten by the next attempt.
+    /// A failed read is retried from the start (a partial batch is recreated). When it gives up, the failure is logged to
+    /// <see cref="StorePaths.RetryFailures"/>, a <see cref="RetryExhaustedEvent"/> message is enqueued, no manifest is
+    /// written, and the last <see cref="TelemetrySourceException"/> or <see cref="StorageException"/> is rethrown.
     /// </summary>
     public async Task<BatchManifest> CollectWindowAsync(TimeWindow window, CancellationToken ct = default)
     {
         var manifestPath = StorePaths.Manifest(window);
         var (manifest, created) = await new JsonRecordStore<BatchManifest>(_blobs, manifestPath)
-            .GetOrCreateAsync(c => CollectNewAsync(window, c), ct).ConfigureAwait(false);
+            .GetOrCreateAsync(c => CollectWithRetriesAsync(window, c), ct).ConfigureAwait(false);
         if (!created) _log.LogInformation("window {Window} already collected; re-announcing it", window);
 
         await _queues.GetQueue(StorePaths.AnalyzeQueue)
             .SendJsonAsync(new AnalyzeMessage("batch.collected", window.Start, manifestPath), ct).ConfigureAwait(false);
         return manifest;
+    }
+
+    private async Task<BatchManifest> CollectWithRetriesAsync(TimeWindow window, CancellationToken ct)
+    {
+        var errors = new List<CollectorAttemptError>();
+        var firstAttemptAt = _time.GetUtcNow();
+        try
+        {
+            return await _retry.ExecuteAsync(async c =>
+            {
+                try
+                {
+                    return await CollectNewAsync(window, c).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    var transient = TransientFailures.IsTransient(ex, ct);
+                    lock (errors) errors.Add(new CollectorAttemptError(_time.GetUtcNow(), TransientFailures.Describe(ex), transient));
+                    _log.LogWarning("window {Window}: read attempt {Attempt} failed ({Kind}): {Error}",
+                        window, errors.Count, transient ? "transient" : "permanent", ex.Message);
+                    throw;
+                }
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested && errors.Count > 0)
+        {
+            await GiveUpAsync(window, errors, firstAttemptAt, ct).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    // Records a window the Collector gives up on and tells the Analyzer. Best effort: if storage is what failed, the
+    // original failure is what the caller sees.
+    private async Task GiveUpAsync(TimeWindow window, IReadOnlyList<CollectorAttemptError> errors, DateTimeOffset firstAttemptAt, CancellationToken ct)
+    {
+        var failure = new CollectorFailure
+        {
+            WindowStart = window.Start,
+            WindowEnd = window.End,
+            Source = _source.Description,
+            Attempts = errors.Count,
+            Errors = errors.ToList(),
+            FirstAttemptAt = firstAttemptAt,
+            GaveUpAt = _time.GetUtcNow(),
+            Reason = errors[^1].Transient ? "retries_exhausted" : "permanent_error",
+        };
+        _log.LogError("window {Window}: gave up after {Attempts} attempt(s) ({Reason}); the next run retries it. Last error: {Error}",
+            window, failure.Attempts, failure.Reason, errors[^1].Error);
+        try
+        {
+            await _blobs.AppendJsonLineAsync(StorePaths.RetryFailures, failure, ct).ConfigureAwait(false);
+            await _queues.GetQueue(StorePaths.AnalyzeQueue)
+                .SendJsonAsync(new AnalyzeMessage(RetryExhaustedEvent, window.Start, null, failure), ct).ConfigureAwait(false);
+        }
+        catch (StorageException ex)
+        {
+            _log.LogError("window {Window}: could not record the give-up: {Error}", window, ex.Message);
+        }
     }
 
     private async Task<BatchManifest> CollectNewAsync(TimeWindow window, CancellationToken ct)

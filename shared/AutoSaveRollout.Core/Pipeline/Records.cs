@@ -119,17 +119,78 @@ public sealed record CollectorState
 {
     /// <summary>Latest window collected and handed to the Analyzer; back-fill resumes after it.</summary>
     public DateTimeOffset? LastCollectedWindowStart { get; init; }
+
+    /// <summary>
+    /// Window the very first run started with (the latest closed one then); back-fill starts there while
+    /// <see cref="LastCollectedWindowStart"/> is null, so a first window that failed is not skipped.
+    /// </summary>
+    public DateTimeOffset? FirstWindowStart { get; init; }
 }
 
-/// <summary>Analyze-queue message: a window's batch is ready.</summary>
-/// <param name="Type">Always <c>batch.collected</c>.</param>
+/// <summary>Analyze-queue message: a window's batch is ready, or the Collector gave up on a window.</summary>
+/// <param name="Type"><c>batch.collected</c>, or <c>collector.retry_exhausted</c> (<see cref="Collector.RetryExhaustedEvent"/>).</param>
 /// <param name="WindowStart">Window start (UTC).</param>
-/// <param name="Manifest">Manifest blob path.</param>
-public sealed record AnalyzeMessage(string Type, DateTimeOffset WindowStart, string Manifest);
+/// <param name="Manifest">Manifest blob path (<c>batch.collected</c>); null otherwise.</param>
+/// <param name="Failure">What failed (<c>collector.retry_exhausted</c>); null otherwise.</param>
+public sealed record AnalyzeMessage(string Type, DateTimeOffset WindowStart, string? Manifest, CollectorFailure? Failure = null);
 
-/// <summary>Report-queue message: a decision is ready.</summary>
-/// <param name="Type">Always <c>decision.made</c>.</param>
+/// <summary>Report-queue message: a decision (or a collector incident) is ready.</summary>
+/// <param name="Type"><c>decision.made</c>, or <c>collector.retry_exhausted</c> for a <see cref="CollectorIncident"/>.</param>
 /// <param name="WindowStart">Window start (UTC).</param>
-/// <param name="Decision">Decision blob path.</param>
-/// <param name="DecisionId">Decision id.</param>
+/// <param name="Decision">Decision (or incident) blob path.</param>
+/// <param name="DecisionId">Decision (or incident) id.</param>
 public sealed record ReportMessage(string Type, DateTimeOffset WindowStart, string Decision, string DecisionId);
+
+/// <summary>One failed attempt at reading a window.</summary>
+/// <param name="At">When the attempt failed (UTC).</param>
+/// <param name="Error"><c>{Type}: {Message}</c>, secret-free, at most 500 characters.</param>
+/// <param name="Transient">Whether the failure was classed transient (retryable).</param>
+public sealed record CollectorAttemptError(DateTimeOffset At, string Error, bool Transient);
+
+/// <summary>
+/// The Collector gave up on a window for this run: its retries were exhausted, or a failure was permanent. One line of
+/// <see cref="StorePaths.RetryFailures"/> per give-up, and the payload of the <c>collector.retry_exhausted</c> message.
+/// </summary>
+public sealed record CollectorFailure
+{
+    /// <summary>Window start (UTC).</summary>
+    public required DateTimeOffset WindowStart { get; init; }
+    /// <summary>Window end (UTC, exclusive).</summary>
+    public required DateTimeOffset WindowEnd { get; init; }
+    /// <summary>Telemetry source description (no credentials).</summary>
+    public required string Source { get; init; }
+    /// <summary>Attempts made, the first included (1 + retries).</summary>
+    public required int Attempts { get; init; }
+    /// <summary>Every attempt's failure, in order.</summary>
+    public required IReadOnlyList<CollectorAttemptError> Errors { get; init; }
+    /// <summary>When the first attempt started (UTC).</summary>
+    public required DateTimeOffset FirstAttemptAt { get; init; }
+    /// <summary>When the Collector gave up (UTC).</summary>
+    public required DateTimeOffset GaveUpAt { get; init; }
+    /// <summary><c>retries_exhausted</c> (every attempt failed transiently) or <c>permanent_error</c> (the last failure is not retryable).</summary>
+    public required string Reason { get; init; }
+}
+
+/// <summary>
+/// The Analyzer's record of a <c>collector.retry_exhausted</c> event (<see cref="StorePaths.CollectorIncident"/>), written
+/// once per window: the Reporter pages on it. No decision, no rollback, no phase change: missing data is not a violation.
+/// </summary>
+public sealed record CollectorIncident
+{
+    /// <summary>Deterministic id: <c>inc-{window id}-{phase}-collector.retry_exhausted</c>.</summary>
+    public required string IncidentId { get; init; }
+    /// <summary>Always <c>collector.retry_exhausted</c>: the metric named in the messages.</summary>
+    public required string Metric { get; init; }
+    /// <summary>Feature flag.</summary>
+    public required string Flag { get; init; }
+    /// <summary>Phase in effect for the window (from the rollout state).</summary>
+    public required string Phase { get; init; }
+    /// <summary>Window start (UTC).</summary>
+    public required DateTimeOffset WindowStart { get; init; }
+    /// <summary>Window end (UTC, exclusive).</summary>
+    public required DateTimeOffset WindowEnd { get; init; }
+    /// <summary>What failed (from the first give-up; later give-ups of the same window are only in the failure log).</summary>
+    public required CollectorFailure Failure { get; init; }
+    /// <summary>When the Analyzer recorded it (UTC).</summary>
+    public required DateTimeOffset RaisedAt { get; init; }
+}

@@ -43,6 +43,11 @@ public sealed class ReportDeliveryException(string message, bool isTransient) : 
 /// never repeats a completed action. Actions are independent (a failed Slack post never blocks the rollback), except the
 /// runbook line, which is written only after the flag call succeeded. Then the rollout state (<c>rollback_active</c>) and
 /// the dashboard are updated.
+/// <para>
+/// A <see cref="CollectorIncident"/> (the Collector gave up on a window) gets <c>autosave-incident</c> to
+/// <c>channels.incident</c> with metric <c>collector.retry_exhausted</c> and a PagerDuty trigger under its own dedup key,
+/// through its own outbox; no flag call, no runbook line, no state or dashboard change.
+/// </para>
 /// </summary>
 public sealed class Reporter
 {
@@ -75,12 +80,17 @@ public sealed class Reporter
         _dashboard = new JsonRecordStore<Dashboard>(blobs, StorePaths.Dashboard);
     }
 
-    /// <summary>Handles a report-queue message (JSON <see cref="ReportMessage"/>).</summary>
+    /// <summary>
+    /// Handles a report-queue message (JSON <see cref="ReportMessage"/>): a decision, or a collector incident when its type
+    /// is <c>collector.retry_exhausted</c>.
+    /// </summary>
     public async Task<Outbox> HandleAsync(string messageText, CancellationToken ct = default)
     {
         var message = JsonSerializer.Deserialize<ReportMessage>(messageText, Json.Compact) ?? throw new JsonException("empty report message");
         var blob = await _blobs.TryGetAsync(message.Decision, ct).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"decision {message.Decision} not found");
+        if (message.Type == Collector.RetryExhaustedEvent)
+            return await ReportCollectorIncidentAsync(Json.FromBytes<CollectorIncident>(blob.Content), ct).ConfigureAwait(false);
         return await ReportAsync(Json.FromBytes<DecisionRecord>(blob.Content), ct).ConfigureAwait(false);
     }
 
@@ -88,12 +98,132 @@ public sealed class Reporter
     public async Task<Outbox> ReportAsync(DecisionRecord decision, CancellationToken ct = default)
     {
         var window = TimeWindow.StartingAt(decision.WindowStart);
-        var outboxStore = new JsonRecordStore<Outbox>(_blobs, StorePaths.Outbox(window));
+        var (final, failures) = await RunOutboxAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart, () => Plan(decision),
+            (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
+        await UpdateStateAndDashboardAsync(decision, final, ct).ConfigureAwait(false);
+        ThrowIfFailed(decision.DecisionId, failures);
+        return final;
+    }
+
+    /// <summary>
+    /// Reports a collector incident: <c>autosave-incident</c> to <c>channels.incident</c> and a PagerDuty trigger, each
+    /// once (outbox <see cref="StorePaths.IncidentOutbox"/>). Throws <see cref="ReportDeliveryException"/> when one failed.
+    /// </summary>
+    public async Task<Outbox> ReportCollectorIncidentAsync(CollectorIncident incident, CancellationToken ct = default)
+    {
+        var window = TimeWindow.StartingAt(incident.WindowStart);
+        var (final, failures) = await RunOutboxAsync(StorePaths.IncidentOutbox(window), incident.IncidentId, incident.WindowStart,
+            () => PlanCollectorIncident(incident), (a, c) => ExecuteIncidentAsync(incident, a, c), ct).ConfigureAwait(false);
+        ThrowIfFailed(incident.IncidentId, failures);
+        return final;
+    }
+
+    /// <summary>
+    /// What a collector incident's messages say instead of a rollback command: nothing is rolled back, because missing data
+    /// is not a violation.
+    /// </summary>
+    public const string NoRollbackCommand = "none (missing data is not a violation)";
+
+    /// <summary>The outward actions of a collector incident (pure): the incident post, then the PagerDuty trigger.</summary>
+    public IReadOnlyList<OutboxAction> PlanCollectorIncident(CollectorIncident incident)
+    {
+        var values = CollectorIncidentValues(incident, _options.Initiator);
+        return
+        [
+            new OutboxAction
+            {
+                Id = $"{ActionKinds.Slack}:{_policy.Channels.Incident}:{TemplateIds.Incident}", Kind = ActionKinds.Slack,
+                Target = _policy.Channels.Incident, Template = TemplateIds.Incident,
+                Text = _templates.Render(TemplateIds.Incident, values, SlackText.Escape), Status = ActionStatus.Pending,
+            },
+            new OutboxAction
+            {
+                Id = $"{ActionKinds.PagerDuty}:trigger", Kind = ActionKinds.PagerDuty, Target = "pagerduty", Template = TemplateIds.Incident,
+                Text = _templates.Render(TemplateIds.Incident, values), Status = ActionStatus.Pending,
+            },
+        ];
+    }
+
+    /// <summary>
+    /// Placeholder values for a collector incident: <c>metric</c> = <c>collector.retry_exhausted</c>, <c>cmd</c> =
+    /// <see cref="NoRollbackCommand"/>, <c>p95</c> and <c>err_rate</c> = <c>n/a</c> (no data), and the phase, window and initiator.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> CollectorIncidentValues(CollectorIncident incident, string initiator) => new Dictionary<string, string?>
+    {
+        ["phase"] = incident.Phase,
+        ["window"] = TimeWindow.StartingAt(incident.WindowStart).ToString(),
+        ["p95"] = FormatNumber(null, 3),
+        ["err_rate"] = FormatNumber(null, 2),
+        ["metric"] = incident.Metric,
+        ["cmd"] = NoRollbackCommand,
+        ["initiator"] = initiator,
+    };
+
+    /// <summary>PagerDuty dedup key of a collector incident: <c>{flag}/{phase}/{yyyyMMddTHHmmZ}/collector.retry_exhausted</c>.</summary>
+    public static string DedupKey(CollectorIncident incident) =>
+        $"{incident.Flag}/{incident.Phase}/{TimeWindow.StartingAt(incident.WindowStart).Id}/{incident.Metric}";
+
+    /// <summary>The PagerDuty trigger of a collector incident: severity error, class <c>collector.retry_exhausted</c>, the failure in custom details.</summary>
+    public PagerDutyEvent BuildTrigger(CollectorIncident incident, string summary)
+    {
+        var f = incident.Failure;
+        var details = new JsonObject
+        {
+            ["template_id"] = TemplateIds.Incident,
+            ["incident_id"] = incident.IncidentId,
+            ["metric"] = incident.Metric,
+            ["flag"] = incident.Flag,
+            ["phase"] = incident.Phase,
+            ["window"] = TimeWindow.StartingAt(incident.WindowStart).ToString(),
+            ["source"] = f.Source,
+            ["attempts"] = f.Attempts,
+            ["reason"] = f.Reason,
+            ["first_attempt_at"] = f.FirstAttemptAt,
+            ["gave_up_at"] = f.GaveUpAt,
+            ["errors"] = new JsonArray(f.Errors.Select(e => (JsonNode?)new JsonObject
+            {
+                ["at"] = e.At, ["error"] = e.Error, ["transient"] = e.Transient,
+            }).ToArray()),
+            ["rollback"] = NoRollbackCommand,
+        };
+        return new PagerDutyEvent("trigger", DedupKey(incident), summary, _options.PagerDutySource, "error", incident.RaisedAt,
+            Component: incident.Flag, Group: $"phase-{incident.Phase}", Class: incident.Metric, CustomDetails: details);
+    }
+
+    private async Task ExecuteIncidentAsync(CollectorIncident incident, OutboxAction a, CancellationToken ct)
+    {
+        switch (a.Kind)
+        {
+            case ActionKinds.Slack:
+                await _slack.PostAsync(a.Target, a.Text, ct).ConfigureAwait(false);
+                break;
+            case ActionKinds.PagerDuty:
+                await _pagerDuty.SendAsync(BuildTrigger(incident, a.Text), ct).ConfigureAwait(false);
+                break;
+            default:
+                throw new InvalidOperationException($"unexpected action kind {a.Kind} for a collector incident");
+        }
+    }
+
+    private static void ThrowIfFailed(string id, IReadOnlyList<(OutboxAction Action, bool Transient)> failures)
+    {
+        if (failures.Count == 0) return;
+        throw new ReportDeliveryException(
+            $"report {id}: {failures.Count} action(s) failed: " + string.Join("; ", failures.Select(f => $"{f.Action.Id} ({f.Action.LastError})")),
+            failures.All(f => f.Transient));
+    }
+
+    // Runs the outbox at outboxPath: plans it once, then attempts every action not yet done, recording each before and
+    // after. A runbook action waits for a completed flag call. Returns the final outbox and the failures of this pass.
+    private async Task<(Outbox Final, List<(OutboxAction Action, bool Transient)> Failures)> RunOutboxAsync(string outboxPath, string subjectId,
+        DateTimeOffset windowStart, Func<IReadOnlyList<OutboxAction>> plan, Func<OutboxAction, CancellationToken, Task> execute, CancellationToken ct)
+    {
+        var outboxStore = new JsonRecordStore<Outbox>(_blobs, outboxPath);
         var outbox = await outboxStore.UpdateAsync(o => o ?? new Outbox
         {
-            DecisionId = decision.DecisionId,
+            DecisionId = subjectId,
             DryRun = _options.DryRun,
-            Actions = Plan(decision),
+            Actions = plan(),
         }, ct).ConfigureAwait(false);
 
         var failures = new List<(OutboxAction Action, bool Transient)>();
@@ -106,7 +236,7 @@ public sealed class Reporter
             OutboxAction result;
             if (outbox.DryRun)
             {
-                if (action.Kind == ActionKinds.Runbook) await AppendRunbookAsync(decision, action.Text, ct).ConfigureAwait(false);
+                if (action.Kind == ActionKinds.Runbook) await execute(action, ct).ConfigureAwait(false);
                 result = action with { Status = ActionStatus.DryRun, CompletedAt = _time.GetUtcNow() };
             }
             else
@@ -115,29 +245,21 @@ public sealed class Reporter
                 await SaveActionAsync(outboxStore, attempt, ct).ConfigureAwait(false);
                 try
                 {
-                    await ExecuteAsync(decision, attempt, ct).ConfigureAwait(false);
+                    await execute(attempt, ct).ConfigureAwait(false);
                     result = attempt with { Status = ActionStatus.Done, LastError = null, CompletedAt = _time.GetUtcNow() };
                 }
                 catch (DeliveryException ex)
                 {
-                    _log.LogWarning("report {DecisionId}: {Action} failed: {Error}", decision.DecisionId, action.Id, ex.Message);
+                    _log.LogWarning("report {DecisionId}: {Action} failed: {Error}", subjectId, action.Id, ex.Message);
                     result = attempt with { Status = ActionStatus.Failed, LastError = $"{ex.Target}: {ex.Message}" };
                     failures.Add((result, ex.IsTransient));
                 }
             }
             await SaveActionAsync(outboxStore, result, ct).ConfigureAwait(false);
-            await LogNotificationAsync(decision, result, ct).ConfigureAwait(false);
+            await LogNotificationAsync(subjectId, windowStart, result, ct).ConfigureAwait(false);
         }
 
-        var final = (await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!;
-        await UpdateStateAndDashboardAsync(decision, final, ct).ConfigureAwait(false);
-        if (failures.Count > 0)
-        {
-            throw new ReportDeliveryException(
-                $"report {decision.DecisionId}: {failures.Count} action(s) failed: " + string.Join("; ", failures.Select(f => $"{f.Action.Id} ({f.Action.LastError})")),
-                failures.All(f => f.Transient));
-        }
-        return final;
+        return ((await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!, failures);
     }
 
     /// <summary>The outward actions a decision calls for, in execution order (pure).</summary>
@@ -274,13 +396,13 @@ public sealed class Reporter
     private static Task SaveActionAsync(JsonRecordStore<Outbox> store, OutboxAction action, CancellationToken ct) =>
         store.UpdateAsync(o => o! with { Actions = o.Actions.Select(a => a.Id == action.Id ? action : a).ToList() }, ct);
 
-    private async Task LogNotificationAsync(DecisionRecord d, OutboxAction a, CancellationToken ct)
+    private async Task LogNotificationAsync(string decisionId, DateTimeOffset windowStart, OutboxAction a, CancellationToken ct)
     {
         var entry = new
         {
             at = _time.GetUtcNow(),
-            decision_id = d.DecisionId,
-            window_start = d.WindowStart,
+            decision_id = decisionId,
+            window_start = windowStart,
             action_id = a.Id,
             kind = a.Kind,
             target = a.Target,

@@ -24,6 +24,18 @@ public static class StorePaths
     /// <summary>Reporter outbox for a window's decision: which outward actions are done.</summary>
     public static string Outbox(TimeWindow w) => $"reports/outbox/{w.PathKey}.json";
 
+    /// <summary>
+    /// The Analyzer's record of a window the Collector gave up on: <c>decisions/{yyyy}/{MM}/{dd}/{HHmm}.retry_exhausted.json</c>
+    /// (beside the window's decision, which exists only once the window is finally collected).
+    /// </summary>
+    public static string CollectorIncident(TimeWindow w) => $"decisions/{w.PathKey}.retry_exhausted.json";
+
+    /// <summary>Reporter outbox of a window's collector incident (separate from the decision's outbox).</summary>
+    public static string IncidentOutbox(TimeWindow w) => $"reports/outbox/{w.PathKey}.retry_exhausted.json";
+
+    /// <summary>Every window read the Collector gave up on (JSONL, one <see cref="CollectorFailure"/> per line).</summary>
+    public const string RetryFailures = "reports/monitoring/retry_failures.jsonl";
+
     /// <summary>The dashboard: <c>reports/monitoring/dashboard.json</c>.</summary>
     public const string Dashboard = "reports/monitoring/dashboard.json";
 

@@ -22,6 +22,7 @@ public static class MeteredPipeline
     {
         ArgumentNullException.ThrowIfNull(ports);
         ArgumentNullException.ThrowIfNull(metrics);
+        ports.Retries.Retrying += attempt => metrics.RecordRetry(attempt.Target);
         return ports with
         {
             Slack = new MeteredSlack(ports.Slack, metrics),

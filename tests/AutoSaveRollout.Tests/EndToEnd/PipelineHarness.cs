@@ -1,6 +1,7 @@
 using AutoSaveRollout.Adapters.Telemetry;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Reliability;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
@@ -41,7 +42,12 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public IReadOnlyList<string> Secrets => [RoutingKey, FlagToken, "rollout-s3cr3t", "incident-s3cr3t"];
 
-    public static async Task<PipelineHarness> StartAsync(bool dryRun = false, StorageSelection? storage = null)
+    /// <summary>
+    /// Starts the fakes and builds the ports. <paramref name="retries"/> replaces the production retry limits (system clock)
+    /// and <paramref name="http"/> the default client (30 s timeout) of the outward clients.
+    /// </summary>
+    public static async Task<PipelineHarness> StartAsync(bool dryRun = false, StorageSelection? storage = null, RetryPolicy? retries = null,
+        HttpClient? http = null)
     {
         var h = new PipelineHarness(await RecordingServer.StartAsync(), await RecordingServer.StartAsync(), await RecordingServer.StartAsync(),
             Directory.CreateTempSubdirectory("autosave-e2e-").FullName);
@@ -49,7 +55,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
         h.Slack.UseSlackDefaults(IncidentHook);
         h.PagerDuty.UsePagerDutyDefaults();
         h.Flags.UseFlagServiceDefaults();
-        h.Ports = PipelineFactory.CreatePorts(h.Configuration(), storage ?? StorageSelection.Embedded(h.StoreRoot), TimeProvider.System, dryRun, h.Policy);
+        h.Ports = PipelineFactory.CreatePorts(h.Configuration(), storage ?? StorageSelection.Embedded(h.StoreRoot), TimeProvider.System, dryRun, h.Policy,
+            http, retries: retries);
         return h;
     }
 

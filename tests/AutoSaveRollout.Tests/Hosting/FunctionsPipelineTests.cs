@@ -229,6 +229,7 @@ public sealed class FunctionsPipelineAzuriteTests(AzuriteFixture azurite) : IDis
         // The runtime's queue trigger hands the Analyzer the decoded message text (host.json messageEncoding base64).
         var analyzeText = await TakeOneAsync(StorePaths.AnalyzeQueue);
         var decision = await provider.GetRequiredService<Analyzer>().HandleAsync(analyzeText);
+        Assert.NotNull(decision);
         Assert.Equal("B", decision.Phase);
         Assert.Equal("ok", decision.Status);
 

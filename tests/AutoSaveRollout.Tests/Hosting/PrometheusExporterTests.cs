@@ -193,6 +193,23 @@ public sealed class PrometheusExporterTests
         Assert.Equal(3, h.Flags.Requests.Count);
     }
 
+    [Fact]
+    public async Task Retries_of_the_shared_policy_are_counted_per_target()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Slack.Enqueue(PipelineHarness.IncidentHook, ScriptedResponse.Text(500, "rollup_error"));
+        using var metrics = new PipelineMetrics();
+        using var exporter = new PrometheusExporter(metrics.Meter);
+
+        await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
+            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
+
+        var retries = Lines(exporter.Render()).Where(l => l.StartsWith("autosave_retries_total{", StringComparison.Ordinal));
+        Assert.Equal(["autosave_retries_total{target=\"slack\"} 1"], retries);
+        Assert.Equal(2, h.Slack.RequestsTo(PipelineHarness.IncidentHook).Count);
+    }
+
     private static BatchManifest Manifest(long completed, long errors, long drift, long rejected) => new()
     {
         WindowStart = DateTimeOffset.UnixEpoch,

@@ -35,6 +35,16 @@ public class ManualTimeProvider : TimeProvider
     /// <inheritdoc />
     public override long GetTimestamp() => GetUtcNow().UtcTicks;
 
+    /// <summary>Timers waiting to fire (e.g. a <c>Task.Delay</c> on this clock that has started), so a test can advance only once a wait is armed.</summary>
+    public int PendingTimerCount
+    {
+        get
+        {
+            lock (_sync)
+                return _timers.Count;
+        }
+    }
+
     /// <summary>Sets the clock to <paramref name="value"/> (may move backwards; timers only fire when moving forwards).</summary>
     public void SetUtcNow(DateTimeOffset value)
     {
