@@ -71,6 +71,9 @@ internal sealed class FakePeers : IAsyncDisposable
     /// </summary>
     public Func<PeerCall, bool, bool>? Interceptor { get; set; }
 
+    /// <summary>How long each peer takes to answer (default none); a slower peer widens the windows a kill can hit.</summary>
+    public TimeSpan ResponseDelay { get; set; }
+
     /// <summary>The secret values configured, for leak scans (webhook URLs and their secret segments, routing key, token).</summary>
     public IReadOnlyList<string> Secrets =>
     [
@@ -223,6 +226,11 @@ internal sealed class FakePeers : IAsyncDisposable
         {
             context.Abort();
             return;
+        }
+        if (ResponseDelay > TimeSpan.Zero)
+        {
+            try { await Task.Delay(ResponseDelay, context.RequestAborted); }
+            catch (OperationCanceledException) { return; }
         }
         var bytes = Encoding.UTF8.GetBytes(body);
         context.Response.StatusCode = status;
