@@ -1,3 +1,4 @@
+using System.Text;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
@@ -29,8 +30,27 @@ internal sealed class SchemaContext(string file)
     public PolicyValidationException Fail(SourcePos pos, string key, string reason) =>
         new(File, pos.Line, pos.Column, key.Length == 0 ? PolicyLoader.DocumentKey : key, reason);
 
-    /// <summary>Joins a parent path and a key with a dot (no dot at the root).</summary>
-    public static string Join(string parent, string key) => parent.Length == 0 ? key : parent + "." + key;
+    /// <summary>Joins a parent path and a key (as <see cref="Shown"/>) with a dot (no dot at the root).</summary>
+    public static string Join(string parent, string key) => parent.Length == 0 ? Shown(key) : parent + "." + Shown(key);
+
+    /// <summary>
+    /// A value or key as quoted in an error: on one line (control characters such as line breaks escaped as
+    /// <c>\n</c>, <c>\u0000</c>) and at most 40 characters (then "…"), so that every error stays one readable line.
+    /// </summary>
+    public static string Shown(string value)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (sb.Length >= 40) return sb.Append('…').ToString();
+            if (rune.Value == '\n') sb.Append("\\n");
+            else if (rune.Value == '\r') sb.Append("\\r");
+            else if (rune.Value == '\t') sb.Append("\\t");
+            else if (Rune.IsControl(rune)) sb.Append($"\\u{rune.Value:x4}");
+            else sb.Append(rune.ToString());
+        }
+        return sb.ToString();
+    }
 }
 
 /// <summary>Checks one YAML node against the schema and records its value(s) in <see cref="SchemaContext.Values"/>.</summary>
@@ -49,9 +69,10 @@ internal abstract class NodeSpec
         YamlMappingNode => "a mapping",
         YamlSequenceNode => "a sequence",
         YamlScalarNode s when IsNull(s) => "null",
-        YamlScalarNode s => $"'{s.Value}'",
+        YamlScalarNode s => $"'{SchemaContext.Shown(s.Value ?? "")}'",
         _ => "an alias",
     };
+
 
     /// <summary>True for an empty plain scalar, <c>~</c> or <c>null</c> (YAML 1.2 core schema null).</summary>
     protected static bool IsNull(YamlScalarNode s) =>
@@ -178,16 +199,16 @@ internal sealed partial class NumberSpec(double defaultValue, NumberRange range)
             throw ctx.Fail(pos, path, $"expected a number, got {Describe(node)}");
         var text = scalar.Value ?? "";
         if (scalar.Style != YamlDotNet.Core.ScalarStyle.Plain)
-            throw ctx.Fail(pos, path, $"expected a number, got quoted string '{text}'");
+            throw ctx.Fail(pos, path, $"expected a number, got quoted string '{SchemaContext.Shown(text)}'");
         if (SpecialFloat().IsMatch(text))
-            throw ctx.Fail(pos, path, $"expected a finite number, got '{text}'");
+            throw ctx.Fail(pos, path, $"expected a finite number, got '{SchemaContext.Shown(text)}'");
         if (!FloatSyntax().IsMatch(text))
-            throw ctx.Fail(pos, path, $"expected a number, got '{text}'");
+            throw ctx.Fail(pos, path, $"expected a number, got '{SchemaContext.Shown(text)}'");
         var value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
         if (!double.IsFinite(value))
-            throw ctx.Fail(pos, path, $"expected a finite number, got '{text}'");
+            throw ctx.Fail(pos, path, $"expected a finite number, got '{SchemaContext.Shown(text)}'");
         if (!Range.Contains(value))
-            throw ctx.Fail(pos, path, $"must be {Range}, got {text}");
+            throw ctx.Fail(pos, path, $"must be {Range}, got {SchemaContext.Shown(text)}");
         ctx.Values[path] = value;
     }
 }
