@@ -247,11 +247,20 @@ internal sealed partial class IntegerSpec(int defaultValue, int min, int max = i
     }
 }
 
-/// <summary>A non-empty, non-blank string (any scalar style); recorded as <see cref="string"/>.</summary>
-internal sealed class TextSpec(string defaultValue) : NodeSpec
+/// <summary>
+/// A non-empty, non-blank string (any scalar style), optionally matching <see cref="Pattern"/> (described by
+/// <see cref="Rule"/> in the error); recorded as <see cref="string"/>.
+/// </summary>
+internal sealed class TextSpec(string defaultValue, Regex? pattern = null, string? rule = null) : NodeSpec
 {
     /// <summary>Value recorded when the key is absent.</summary>
     public string Default { get; } = defaultValue;
+
+    /// <summary>What a value must match, if anything.</summary>
+    public Regex? Pattern { get; } = pattern;
+
+    /// <summary>The pattern in words, for the error: "must be {Rule}, got '…'".</summary>
+    public string? Rule { get; } = rule;
 
     /// <inheritdoc />
     public override void Apply(YamlNode? node, string path, SourcePos keyPos, SchemaContext ctx)
@@ -266,6 +275,8 @@ internal sealed class TextSpec(string defaultValue) : NodeSpec
             throw ctx.Fail(SourcePos.Of(node.Start), path, $"expected a string, got {Describe(node)}");
         if (IsNull(scalar) || string.IsNullOrWhiteSpace(scalar.Value))
             throw ctx.Fail(SourcePos.Of(node.Start), path, "must be a non-empty string");
+        if (Pattern is not null && !Pattern.IsMatch(scalar.Value!))
+            throw ctx.Fail(SourcePos.Of(node.Start), path, $"must be {Rule}, got '{SchemaContext.Shown(scalar.Value!)}'");
         ctx.Values[path] = scalar.Value!;
     }
 }
