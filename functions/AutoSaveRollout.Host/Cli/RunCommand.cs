@@ -62,9 +62,11 @@ internal static class RunCommand
                 new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>()));
             s.AddHostedService<CollectorTimerService>();
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
-            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, sp.GetRequiredService<Analyzer>().HandleAsync,
+            // Registered with AddSingleton: AddHostedService would keep only the first of two QueueWorkerService
+            // registrations (it deduplicates by implementation type), and the report queue would never be read.
+            s.AddSingleton<IHostedService>(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, sp.GetRequiredService<Analyzer>().HandleAsync,
                 settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Analyzer.Queue"))));
-            s.AddHostedService(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, sp.GetRequiredService<Reporter>().HandleAsync,
+            s.AddSingleton<IHostedService>(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, sp.GetRequiredService<Reporter>().HandleAsync,
                 settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Reporter.Queue"))));
             using var host = builder.Build();
             host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("run").LogInformation(
