@@ -71,6 +71,12 @@ internal sealed class FakePeers : IAsyncDisposable
     /// </summary>
     public Func<PeerCall, bool, bool>? Interceptor { get; set; }
 
+    /// <summary>
+    /// When set and returning a value for a request, the peer answers with that status and plain-text body instead
+    /// (nothing is delivered), e.g. an error that echoes the caller's credentials back.
+    /// </summary>
+    public Func<PeerKind, RecordedRequest, (int Status, string Body)?>? Failure { get; set; }
+
     /// <summary>How long each peer takes to answer (default none); a slower peer widens the windows a kill can hit.</summary>
     public TimeSpan ResponseDelay { get; set; }
 
@@ -159,6 +165,7 @@ internal sealed class FakePeers : IAsyncDisposable
 
     private Task HandleSlackAsync(HttpContext context, RecordedRequest r)
     {
+        if (Failure?.Invoke(PeerKind.Slack, r) is { } failure) return FailAsync(context, failure);
         var text = (string?)JsonNode.Parse(r.Body)?["text"] ?? "";
         var key = r.Path + " " + text;
         bool repeat;
@@ -172,6 +179,7 @@ internal sealed class FakePeers : IAsyncDisposable
 
     private Task HandlePagerDutyAsync(HttpContext context, RecordedRequest r)
     {
+        if (Failure?.Invoke(PeerKind.PagerDuty, r) is { } failure) return FailAsync(context, failure);
         var body = JsonNode.Parse(r.Body)!;
         var key = (string?)body["dedup_key"] ?? "";
         bool repeat;
@@ -196,6 +204,7 @@ internal sealed class FakePeers : IAsyncDisposable
 
     private Task HandleFlagAsync(HttpContext context, RecordedRequest r)
     {
+        if (Failure?.Invoke(PeerKind.Flag, r) is { } failure) return FailAsync(context, failure);
         var key = r.Header("Idempotency-Key") ?? "";
         var status = 200;
         bool repeat;
@@ -218,6 +227,16 @@ internal sealed class FakePeers : IAsyncDisposable
         }
         var answer = new JsonObject { ["status"] = "rolled_back", ["idempotency_key"] = key }.ToJsonString();
         return RespondAsync(context, new PeerCall(PeerKind.Flag, key, repeat), status, "application/json", answer);
+    }
+
+    private static async Task FailAsync(HttpContext context, (int Status, string Body) failure)
+    {
+        var bytes = Encoding.UTF8.GetBytes(failure.Body);
+        context.Response.StatusCode = failure.Status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.ContentLength = bytes.Length;
+        try { await context.Response.Body.WriteAsync(bytes, context.RequestAborted); }
+        catch (OperationCanceledException) { }
     }
 
     private async Task RespondAsync(HttpContext context, PeerCall call, int status, string contentType, string body)
