@@ -163,6 +163,22 @@ public sealed class SecretLeakTests : IDisposable
         foreach (var (path, text) in Files(store)) AssertNoSecrets(secrets, path, text);
     }
 
+    [Fact]
+    public async Task The_manual_rollback_command_prints_no_token_when_the_flag_service_refuses_it()
+    {
+        await using var peers = await FakePeers.StartAsync();
+        FailEchoingSecrets(peers);
+        var store = Path.Combine(_dir, "store");
+        var (exit, stdout, stderr) = await HostProcess.RunAsync(_dir,
+            ["rollback", "--flag", "autosave", "--from", "A", "--to", "off", "--reason", "p95_s violation", "--decision", "dec-1", "--store", store],
+            peers.Environment());
+
+        Assert.Equal(1, exit);
+        Assert.Equal("error: rollback failed: flag-service: rollback of flag 'autosave' A→off (decision dec-1) failed: HTTP 401 token [redacted] rejected (header was 'Bearer [redacted]')",
+            stderr.TrimEnd('\n'));
+        AssertNoSecrets(peers.Secrets, "stdout", stdout);
+    }
+
     // ---------------------------------------------------------------- Slack mrkdwn injection
 
     [Fact]
