@@ -40,7 +40,14 @@ internal sealed class CrashReference
         Assert.All(peers.Incidents, i => Assert.Equal(1, i.Triggers));
         Assert.All(peers.FlagCalls, kv => Assert.Equal(1, kv.Value));
         var reference = new CrashReference(store, peers.SlackPosts, peers.Incidents.Select(i => i.DedupKey).ToList(), peers.Rollbacks);
-        Assert.Equal(3, reference.Rollbacks.Count); // C→B, B→A, A→off: the input must exercise every step
+        // The input must exercise every step, one phase each, one per violation decision, each with its incident and runbook line.
+        Assert.Equal([("C", "B"), ("B", "A"), ("A", "off")], reference.Rollbacks.Select(r => (r.From, r.To)));
+        var violations = Files("decisions", store)
+            .Select(f => Json.FromBytes<DecisionRecord>(File.ReadAllBytes(Path.Combine(PipelineFactory.BlobRoot(store), f))))
+            .Where(d => d.RollbackRequired).ToList();
+        Assert.Equal(violations.Select(d => d.DecisionId), reference.Rollbacks.Select(r => r.Key));
+        Assert.Equal(violations.Select(Reporter.DedupKey), reference.Incidents);
+        Assert.Equal(violations.Select(d => d.DecisionId), RunbookEntries(store).Select(l => l[..l.IndexOf(' ')]));
         return reference;
     }
 
