@@ -1,5 +1,5 @@
-using System.Text;
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -39,7 +39,7 @@ internal sealed class SchemaContext(string file)
     /// </summary>
     public static string Shown(string value)
     {
-        var sb = new System.Text.StringBuilder();
+        var sb = new StringBuilder();
         foreach (var rune in value.EnumerateRunes())
         {
             if (sb.Length >= 40) return sb.Append('…').ToString();
@@ -72,7 +72,6 @@ internal abstract class NodeSpec
         YamlScalarNode s => $"'{SchemaContext.Shown(s.Value ?? "")}'",
         _ => "an alias",
     };
-
 
     /// <summary>True for an empty plain scalar, <c>~</c> or <c>null</c> (YAML 1.2 core schema null).</summary>
     protected static bool IsNull(YamlScalarNode s) =>
