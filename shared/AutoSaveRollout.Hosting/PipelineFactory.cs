@@ -65,7 +65,7 @@ public static class PipelineFactory
                 queues = new AzureQueueFactory(cs, http, messageEncoding == "none" ? QueueMessageEncoding.None : QueueMessageEncoding.Base64, time);
                 locks = new AzureBlobLeaseLock(cs, http, time);
             }
-            catch (ArgumentException ex) { throw new ConfigurationException("storage connection string: " + ex.Message); }
+            catch (ArgumentException ex) { throw new ConfigurationException("storage connection string: " + Reason(ex)); }
             description = "azure storage " + cs;
         }
         else
@@ -102,7 +102,7 @@ public static class PipelineFactory
         }
         catch (ArgumentException ex)
         {
-            throw new ConfigurationException("configuration: " + ex.Message);
+            throw new ConfigurationException("configuration: " + Reason(ex));
         }
     }
 
@@ -164,6 +164,10 @@ public static class PipelineFactory
         }
         return options;
     }
+
+    // An adapter's ArgumentException message without the " (Parameter 'options')" .NET appends: the operator needs the rule.
+    private static string Reason(ArgumentException ex) =>
+        ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
 
     private static string Require(IConfiguration config, string key) =>
         config[key] is { Length: > 0 } v ? v

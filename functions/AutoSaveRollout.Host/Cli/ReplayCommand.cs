@@ -13,7 +13,7 @@ using Spectre.Console;
 
 namespace AutoSaveRollout.Host.Cli;
 
-/// <summary><c>replay --telemetry &lt;file|folder&gt; --phase &lt;A|B|C&gt; [--policy] [--dry-run] [--json] [--simulate-latency] [--store]</c>.</summary>
+/// <summary><c>replay --telemetry &lt;file|folder&gt; --phase &lt;A|B|C&gt; [--policy] [--dry-run] [--json] [--simulate-latency] [--store] [--resume]</c>.</summary>
 internal static class ReplayCommand
 {
     public const string DefaultStore = ".rollout/replay";
@@ -26,16 +26,20 @@ internal static class ReplayCommand
         var dryRun = CliSupport.DryRunOption();
         var json = new Option<string?>("--json") { Description = "also write one JSON line per window to this file" };
         var latency = new Option<double>("--simulate-latency") { Description = "seconds added to every batch's collector latency", DefaultValueFactory = _ => 0 };
-        var store = CliSupport.StoreOption(DefaultStore + " (cleared at start)");
+        var store = CliSupport.StoreOption(DefaultStore + " (cleared at start unless --resume)");
         store.DefaultValueFactory = _ => DefaultStore;
         var hostJson = new Option<string>("--host-json") { Description = "queue settings (maxDequeueCount)", DefaultValueFactory = _ => "host.json" };
         var storageKind = CliSupport.StorageKindOption();
         var connection = CliSupport.ConnectionOption();
         var reset = new Option<bool>("--reset") { Description = "with --storage azure: empty the pipeline's containers and queues first (replay needs an empty store)" };
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "keep the store and continue an interrupted replay of the same input: finished windows and actions are skipped, unfinished ones completed",
+        };
 
         var command = new Command("replay", "replay telemetry through Collector, Analyzer and Reporter on a simulated clock")
         {
-            telemetry, phase, policy, dryRun, json, latency, store, hostJson, storageKind, connection, reset,
+            telemetry, phase, policy, dryRun, json, latency, store, hostJson, storageKind, connection, reset, resume,
         };
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
@@ -50,10 +54,12 @@ internal static class ReplayCommand
             var source = new FileTelemetrySource(parse.GetValue(telemetry)!);
             var hostSettings = HostJsonSettings.Load(parse.GetValue(hostJson)!);
             var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), root, parse.GetValue(connection));
+            var isResume = parse.GetValue(resume);
+            if (isResume && parse.GetValue(reset)) throw new ConfigurationException("--resume keeps the store and --reset empties it; pass one of them");
 
-            if (storage.Kind == StorageKind.Embedded && Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            if (!isResume && storage.Kind == StorageKind.Embedded && Directory.Exists(root)) Directory.Delete(root, recursive: true);
             var ports = PipelineFactory.CreatePorts(config, storage, TimeProvider.System, isDryRun, rolloutPolicy, messageEncoding: hostSettings.MessageEncoding);
-            if (storage.Kind == StorageKind.Azure && !await ReplayStore.IsEmptyAsync(ports, ct))
+            if (!isResume && storage.Kind == StorageKind.Azure && !await ReplayStore.IsEmptyAsync(ports, ct))
             {
                 if (!parse.GetValue(reset))
                     throw new ConfigurationException("the storage account already holds pipeline data and replay needs an empty store; pass --reset to delete the autosave, decisions, reports and state blobs and the pipeline queues");
@@ -61,7 +67,7 @@ internal static class ReplayCommand
             }
             var queueOptions = hostSettings.Queues;
             var runner = new ReplayRunner(ports, rolloutPolicy, templates);
-            var results = await runner.RunAsync(source, new ReplayOptions(startPhase, isDryRun, TimeSpan.FromSeconds(simulated), queueOptions), ct);
+            var results = await runner.RunAsync(source, new ReplayOptions(startPhase, isDryRun, TimeSpan.FromSeconds(simulated), queueOptions) { Resume = isResume }, ct);
 
             if (parse.GetValue(json) is { } jsonPath)
                 await File.WriteAllLinesAsync(jsonPath, results.Select(ReplayRunner.ToJsonLine), ct);

@@ -16,7 +16,16 @@ namespace AutoSaveRollout.Host.Replay;
 /// <param name="DryRun">Render and record everything, send nothing.</param>
 /// <param name="SimulatedLatency">Added to every batch's collector latency (the Collector runs this long after the window end).</param>
 /// <param name="Queue">Queue handling (poison after <c>MaxDequeueCount</c>); replay forces a zero visibility timeout.</param>
-public sealed record ReplayOptions(Phase Phase, bool DryRun, TimeSpan SimulatedLatency, QueueProcessingOptions Queue);
+public sealed record ReplayOptions(Phase Phase, bool DryRun, TimeSpan SimulatedLatency, QueueProcessingOptions Queue)
+{
+    /// <summary>
+    /// Continue in a store that already holds this replay's records (after a crash): the rollout state is kept
+    /// (<see cref="Phase"/> only applies when there is none), messages the killed run left queued are dropped, and every
+    /// window is announced again in order, so the stages' idempotency skips finished work and completes unfinished work
+    /// (pending outbox actions included) at the right simulated time.
+    /// </summary>
+    public bool Resume { get; init; }
+}
 
 /// <summary>What happened in one replayed window.</summary>
 /// <param name="Manifest">The Collector's manifest.</param>
@@ -27,7 +36,11 @@ public sealed record ReplayWindow(BatchManifest Manifest, DecisionRecord? Decisi
 /// <summary>
 /// Replays telemetry through Collector, Analyzer and Reporter, window by window, on a simulated clock: each window is
 /// collected at its end (+ simulated latency) and its queue messages are drained before the next window starts, exactly
-/// through the same queues, handlers and storage as the long-running host.
+/// through the same queues, handlers and storage as the long-running host. Every window is announced again even when
+/// already collected, which is what makes a resumed replay (<see cref="ReplayOptions.Resume"/>) finish the work of a
+/// killed one: messages received just before the kill stay invisible for the processing lease, but the Collector
+/// re-sends analyze, the Analyzer re-applies its decision to the state (once per window) and re-sends report, and the
+/// Reporter completes the pending outbox actions with the same dedup and idempotency keys.
 /// </summary>
 public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, TemplateRenderer templates)
 {
@@ -42,7 +55,10 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         var clock = new SimulatedClock(coverage.First.Start);
 
         await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
-            .UpdateAsync(_ => new RolloutState { Phase = options.Phase.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct).ConfigureAwait(false);
+            .UpdateAsync(s => options.Resume && s is not null ? s : new RolloutState { Phase = options.Phase.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct)
+            .ConfigureAwait(false);
+
+        if (options.Resume) await DiscardQueuedMessagesAsync(ct).ConfigureAwait(false);
 
         var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, source, clock);
         var analyzer = new Analyzer(ports.Blobs, ports.Queues, policy, clock, new AnalyzerOptions { InitialPhase = options.Phase });
@@ -64,6 +80,22 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
             results.Add(new ReplayWindow(manifest, decision, outbox));
         }
         return results;
+    }
+
+    // A resumed replay announces every window again, in order, at that window's simulated time. Messages a killed run
+    // left visible are redundant, and handling them first would judge their window at the wrong simulated time, so they
+    // are dropped. Messages the killed run had received stay invisible for the processing lease and are handled,
+    // idempotently, if they come back while the replay still runs.
+    private async Task DiscardQueuedMessagesAsync(CancellationToken ct)
+    {
+        foreach (var name in new[] { StorePaths.AnalyzeQueue, StorePaths.ReportQueue })
+        {
+            var queue = ports.Queues.GetQueue(name);
+            await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
+            IReadOnlyList<Core.Ports.QueueMessage> batch;
+            while ((batch = await queue.ReceiveAsync(32, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false)).Count > 0)
+                foreach (var m in batch) await queue.DeleteAsync(m, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task<T?> ReadAsync<T>(string path, CancellationToken ct) where T : class

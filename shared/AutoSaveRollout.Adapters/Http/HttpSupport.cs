@@ -158,6 +158,18 @@ internal static class HttpSupport
     }
 
     /// <summary>
+    /// The parts of a secret URL (a Slack webhook) a server might echo: the URL itself, its path, its query, and every path
+    /// segment of 6 or more characters (a webhook's last segment is its token), longest first, for <see cref="Quote"/>.
+    /// </summary>
+    internal static string[] SecretParts(Uri url) =>
+        new[] { url.OriginalString, url.AbsoluteUri, url.PathAndQuery, url.AbsolutePath, url.Query.TrimStart('?') }
+            .Concat(url.AbsolutePath.Split('/').Select(Uri.UnescapeDataString).Where(segment => segment.Length >= 6))
+            .Where(part => part.Length > 1)
+            .Distinct(StringComparer.Ordinal)
+            .OrderByDescending(part => part.Length)
+            .ToArray();
+
+    /// <summary>
     /// Truncates <paramref name="text"/> to at most <paramref name="maxChars"/> UTF-16 code units without splitting a
     /// surrogate pair.
     /// </summary>

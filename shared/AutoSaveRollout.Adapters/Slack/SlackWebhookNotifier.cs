@@ -102,7 +102,7 @@ public sealed class SlackWebhookNotifier : ISlackNotifier
 
             var errorBody = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            var quoted = HttpSupport.Quote(errorBody, url.OriginalString, url.AbsolutePath);
+            var quoted = HttpSupport.Quote(errorBody, HttpSupport.SecretParts(url));
             var transient = HttpSupport.IsTransientStatus(status);
             var message = $"Slack post to {display} failed: HTTP {status}" + (quoted.Length > 0 ? $" {quoted}" : "");
             throw new DeliveryException(target, status, transient, message,

@@ -275,7 +275,7 @@ public sealed class Collector
             w.WriteString("source", line.Source);
             w.WriteNumber("line", line.LineNumber);
             w.WriteString("reason", reason);
-            w.WriteString("text", line.Text.Length <= MaxRejectedTextChars ? line.Text : line.Text[..MaxRejectedTextChars] + "…");
+            w.WriteString("text", RejectedText(line.Text));
             w.WriteEndObject();
             w.Flush();
             rejectedBuffer.Write("\n"u8);
@@ -341,6 +341,23 @@ public sealed class Collector
             CollectorLatencyS = latency,
             Events = events,
         };
+    }
+
+    /// <summary>
+    /// A rejected line's text as recorded: at most 2,000 characters (+ "…"), never cutting a surrogate pair, with any
+    /// unpaired surrogate replaced by U+FFFD so that the rejected-lines file stays valid UTF-8 JSON.
+    /// </summary>
+    internal static string RejectedText(string text)
+    {
+        var cut = text.Length <= MaxRejectedTextChars ? text.Length
+            : char.IsHighSurrogate(text[MaxRejectedTextChars - 1]) ? MaxRejectedTextChars - 1 : MaxRejectedTextChars;
+        var chars = text.ToCharArray(0, cut);
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) i++;
+            else if (char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
+        }
+        return cut < text.Length ? new string(chars) + "…" : new string(chars);
     }
 
     /// <summary>Writes the normalised batch line for <paramref name="e"/>: event_id, ts (UTC RFC 3339), event and its typed fields.</summary>

@@ -380,10 +380,19 @@ public sealed class Reporter
         }
     }
 
+    // One line per rollback even across a crash between the append and the outbox update: the redelivered action
+    // finds its line (everything after the timestamp) already in the log and does not append it again.
     private async Task AppendRunbookAsync(DecisionRecord d, string text, CancellationToken ct)
     {
         var prefix = _options.DryRun ? "[dry-run] " : "";
-        var line = $"{Rfc3339.Format(_time.GetUtcNow())} {d.DecisionId} {prefix}{text}\n";
+        var entry = $" {d.DecisionId} {prefix}{text}\n";
+        if (await _blobs.TryGetAsync(StorePaths.Runbook, ct).ConfigureAwait(false) is { } log
+            && Encoding.UTF8.GetString(log.Content).Contains(entry, StringComparison.Ordinal))
+        {
+            _log.LogInformation("report {DecisionId}: runbook line already written; not appending it again", d.DecisionId);
+            return;
+        }
+        var line = Rfc3339.Format(_time.GetUtcNow()) + entry;
         await _blobs.AppendAsync(StorePaths.Runbook, Encoding.UTF8.GetBytes(line), ct).ConfigureAwait(false);
     }
 

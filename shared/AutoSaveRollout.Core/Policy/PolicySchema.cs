@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace AutoSaveRollout.Core.Policy;
 
 /// <summary>
@@ -6,15 +8,26 @@ namespace AutoSaveRollout.Core.Policy;
 /// <see cref="PolicyLoader"/>'s builder, and add the member to <see cref="RolloutPolicy"/>. Unknown keys are rejected
 /// automatically because only keys listed here are accepted.
 /// </summary>
-internal static class PolicySchema
+internal static partial class PolicySchema
 {
+    /// <summary>
+    /// A flag name: 1–64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit. The name goes into the
+    /// flag-service URL, the PagerDuty dedup key and the rollback command people copy into a shell, so nothing else is
+    /// accepted (no spaces, quotes, '/', '&lt;', ';').
+    /// </summary>
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    public static partial Regex FlagName();
+
+    /// <summary><see cref="FlagName"/> in words, as errors quote it.</summary>
+    public const string FlagNameRule = "1-64 letters, digits, '.', '_' or '-' starting with a letter or digit";
+
     /// <summary>Default Slack channel for ok and warn posts.</summary>
     public const string DefaultRolloutChannel = "#autosave-rollout";
 
     /// <summary>The whole document: a mapping with the single required key <c>rollout</c>.</summary>
     public static readonly MappingSpec Document = new(
         Required("rollout", new MappingSpec(
-            Optional("flag", new TextSpec("autosave")),
+            Optional("flag", new TextSpec("autosave", FlagName(), FlagNameRule)),
             Optional("warn_ratio", new NumberSpec(0.8, new NumberRange(0, false, 1, false))),
             Optional("min_samples", new IntegerSpec(50, min: 0)),
             Required("phases", new MappingSpec(

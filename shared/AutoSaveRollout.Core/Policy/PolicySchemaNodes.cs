@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -29,8 +30,27 @@ internal sealed class SchemaContext(string file)
     public PolicyValidationException Fail(SourcePos pos, string key, string reason) =>
         new(File, pos.Line, pos.Column, key.Length == 0 ? PolicyLoader.DocumentKey : key, reason);
 
-    /// <summary>Joins a parent path and a key with a dot (no dot at the root).</summary>
-    public static string Join(string parent, string key) => parent.Length == 0 ? key : parent + "." + key;
+    /// <summary>Joins a parent path and a key (as <see cref="Shown"/>) with a dot (no dot at the root).</summary>
+    public static string Join(string parent, string key) => parent.Length == 0 ? Shown(key) : parent + "." + Shown(key);
+
+    /// <summary>
+    /// A value or key as quoted in an error: on one line (control characters such as line breaks escaped as
+    /// <c>\n</c>, <c>\u0000</c>) and at most 40 characters (then "…"), so that every error stays one readable line.
+    /// </summary>
+    public static string Shown(string value)
+    {
+        var sb = new StringBuilder();
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (sb.Length >= 40) return sb.Append('…').ToString();
+            if (rune.Value == '\n') sb.Append("\\n");
+            else if (rune.Value == '\r') sb.Append("\\r");
+            else if (rune.Value == '\t') sb.Append("\\t");
+            else if (Rune.IsControl(rune)) sb.Append($"\\u{rune.Value:x4}");
+            else sb.Append(rune.ToString());
+        }
+        return sb.ToString();
+    }
 }
 
 /// <summary>Checks one YAML node against the schema and records its value(s) in <see cref="SchemaContext.Values"/>.</summary>
@@ -49,7 +69,7 @@ internal abstract class NodeSpec
         YamlMappingNode => "a mapping",
         YamlSequenceNode => "a sequence",
         YamlScalarNode s when IsNull(s) => "null",
-        YamlScalarNode s => $"'{s.Value}'",
+        YamlScalarNode s => $"'{SchemaContext.Shown(s.Value ?? "")}'",
         _ => "an alias",
     };
 
@@ -178,16 +198,16 @@ internal sealed partial class NumberSpec(double defaultValue, NumberRange range)
             throw ctx.Fail(pos, path, $"expected a number, got {Describe(node)}");
         var text = scalar.Value ?? "";
         if (scalar.Style != YamlDotNet.Core.ScalarStyle.Plain)
-            throw ctx.Fail(pos, path, $"expected a number, got quoted string '{text}'");
+            throw ctx.Fail(pos, path, $"expected a number, got quoted string '{SchemaContext.Shown(text)}'");
         if (SpecialFloat().IsMatch(text))
-            throw ctx.Fail(pos, path, $"expected a finite number, got '{text}'");
+            throw ctx.Fail(pos, path, $"expected a finite number, got '{SchemaContext.Shown(text)}'");
         if (!FloatSyntax().IsMatch(text))
-            throw ctx.Fail(pos, path, $"expected a number, got '{text}'");
+            throw ctx.Fail(pos, path, $"expected a number, got '{SchemaContext.Shown(text)}'");
         var value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
         if (!double.IsFinite(value))
-            throw ctx.Fail(pos, path, $"expected a finite number, got '{text}'");
+            throw ctx.Fail(pos, path, $"expected a finite number, got '{SchemaContext.Shown(text)}'");
         if (!Range.Contains(value))
-            throw ctx.Fail(pos, path, $"must be {Range}, got {text}");
+            throw ctx.Fail(pos, path, $"must be {Range}, got {SchemaContext.Shown(text)}");
         ctx.Values[path] = value;
     }
 }
@@ -226,11 +246,20 @@ internal sealed partial class IntegerSpec(int defaultValue, int min, int max = i
     }
 }
 
-/// <summary>A non-empty, non-blank string (any scalar style); recorded as <see cref="string"/>.</summary>
-internal sealed class TextSpec(string defaultValue) : NodeSpec
+/// <summary>
+/// A non-empty, non-blank string (any scalar style), optionally matching <see cref="Pattern"/> (described by
+/// <see cref="Rule"/> in the error); recorded as <see cref="string"/>.
+/// </summary>
+internal sealed class TextSpec(string defaultValue, Regex? pattern = null, string? rule = null) : NodeSpec
 {
     /// <summary>Value recorded when the key is absent.</summary>
     public string Default { get; } = defaultValue;
+
+    /// <summary>What a value must match, if anything.</summary>
+    public Regex? Pattern { get; } = pattern;
+
+    /// <summary>The pattern in words, for the error: "must be {Rule}, got '…'".</summary>
+    public string? Rule { get; } = rule;
 
     /// <inheritdoc />
     public override void Apply(YamlNode? node, string path, SourcePos keyPos, SchemaContext ctx)
@@ -245,6 +274,8 @@ internal sealed class TextSpec(string defaultValue) : NodeSpec
             throw ctx.Fail(SourcePos.Of(node.Start), path, $"expected a string, got {Describe(node)}");
         if (IsNull(scalar) || string.IsNullOrWhiteSpace(scalar.Value))
             throw ctx.Fail(SourcePos.Of(node.Start), path, "must be a non-empty string");
+        if (Pattern is not null && !Pattern.IsMatch(scalar.Value!))
+            throw ctx.Fail(SourcePos.Of(node.Start), path, $"must be {Rule}, got '{SchemaContext.Shown(scalar.Value!)}'");
         ctx.Values[path] = scalar.Value!;
     }
 }

@@ -6,12 +6,19 @@ namespace AutoSaveRollout.Core.Policy;
 /// <summary>
 /// Walks the YAML event stream once before <c>YamlStream</c> builds the tree, so that problems the representation
 /// model reports poorly get a dotted key path and a useful position: the first repeated scalar key of any mapping
-/// (<c>duplicate key</c>, at the second occurrence), aliases to undefined anchors (at the alias), syntax errors
+/// (<c>duplicate key</c>, at the second occurrence), aliases to undefined anchors (at the alias), nesting deeper than
+/// <see cref="MaxDepth"/> (at the node that goes too deep), syntax errors
 /// (at YamlDotNet's mark) and parser failures that YamlDotNet raises as non-YAML exceptions (at the end of the last
 /// event that parsed).
 /// </summary>
 internal static class YamlPreScan
 {
+    /// <summary>
+    /// Deepest nesting of mappings and sequences accepted. The schema needs 4 levels; the limit keeps a hostile document
+    /// from overflowing the stack of YamlDotNet's recursive tree builder (a crash no handler can catch).
+    /// </summary>
+    public const int MaxDepth = 64;
+
     private sealed class Frame(bool isMapping, string path)
     {
         public bool IsMapping { get; } = isMapping;
@@ -69,6 +76,8 @@ internal static class YamlPreScan
                     var path = PathOf(node, stack, ctx);
                     if (!node.Anchor.IsEmpty)
                         anchors.Add(node.Anchor.Value);
+                    if (node is MappingStart or SequenceStart && stack.Count >= MaxDepth)
+                        throw ctx.Fail(SourcePos.Of(node.Start), path, $"nested deeper than {MaxDepth} levels");
                     if (node is MappingStart) stack.Push(new Frame(true, path));
                     else if (node is SequenceStart) stack.Push(new Frame(false, path));
                     break;

@@ -46,6 +46,7 @@ public static class TelemetryLineParser
         if (text.IsWhiteSpace()) return new ParsedLine(LineOutcome.Blank, null, null, null);
         if (text.Length > MaxLineLength) return Reject($"line longer than {MaxLineLength} characters", null);
         if (text.Contains('\uFFFD')) return Reject("invalid UTF-8", null);
+        if (HasLoneSurrogate(text)) return Reject("invalid UTF-16 (unpaired surrogate)", null);
 
         JsonDocument doc;
         try
@@ -59,87 +60,99 @@ public static class TelemetryLineParser
 
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                return Reject($"not a JSON object (got {Describe(root.ValueKind)})", null);
-
-            JsonElement? id = null, ts = null, ev = null, dur = null, retry = null, code = null;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var p in root.EnumerateObject())
+            try
             {
-                if (!seen.Add(p.Name)) return Reject($"duplicate property '{Shorten(p.Name)}'", null);
-                switch (p.Name)
-                {
-                    case "event_id": id = p.Value; break;
-                    case "ts": ts = p.Value; break;
-                    case "event": ev = p.Value; break;
-                    case "duration_ms": dur = p.Value; break;
-                    case "retryable": retry = p.Value; break;
-                    case "error_code": code = p.Value; break;
-                }
+                return Validate(doc.RootElement);
             }
-
-            // ts first, so that a rejected line can still be placed in its window when its timestamp is readable.
-            DateTimeOffset? when = null;
-            string? tsProblem = RequireString(ts, "ts", out var tsText);
-            if (tsProblem is null)
+            catch (InvalidOperationException)
             {
-                if (Rfc3339.TryParse(tsText!, out var parsed)) when = parsed;
-                else tsProblem = $"ts: not an RFC 3339 timestamp ('{Shorten(tsText!)}')";
+                // System.Text.Json refuses to decode a string or name holding an escaped unpaired surrogate ("\ud800").
+                return Reject("not valid JSON text: a \\u escape encodes an unpaired surrogate", null);
             }
-
-            var problem = RequireString(id, "event_id", out var eventId);
-            if (problem is null && eventId!.Length == 0) problem = "event_id: empty string";
-            if (problem is not null) return Reject(problem, when);
-            if (tsProblem is not null) return Reject(tsProblem, when);
-            problem = RequireString(ev, "event", out var eventName);
-            if (problem is not null) return Reject(problem, when);
-
-            var kind = eventName switch
-            {
-                EventNames.SaveCompleted => TelemetryEventKind.SaveCompleted,
-                EventNames.SaveError => TelemetryEventKind.SaveError,
-                EventNames.HistoryDrift => TelemetryEventKind.HistoryDrift,
-                _ => TelemetryEventKind.Other,
-            };
-
-            // duration_ms: required on completed saves, type-checked wherever present.
-            double? duration = null;
-            if (IsPresent(dur, required: kind == TelemetryEventKind.SaveCompleted))
-            {
-                if (dur is null) return Reject("duration_ms: missing (required on autosave.save.completed)", when);
-                var d = dur.Value;
-                if (d.ValueKind != JsonValueKind.Number) return Reject($"duration_ms: expected a number, got {Describe(d.ValueKind)}", when);
-                if (!d.TryGetDouble(out var ms) || !double.IsFinite(ms)) return Reject("duration_ms: number out of range", when);
-                if (ms < 0) return Reject($"duration_ms: negative ({d.GetRawText()})", when);
-                duration = ms;
-            }
-
-            bool? retryable = null;
-            if (IsPresent(retry, required: kind == TelemetryEventKind.SaveError))
-            {
-                if (retry is null) return Reject("retryable: missing (required on autosave.save.error)", when);
-                var r = retry.Value;
-                if (r.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-                    return Reject($"retryable: expected a boolean, got {Describe(r.ValueKind)}", when);
-                retryable = r.GetBoolean();
-            }
-
-            string? errorCode = null;
-            if (IsPresent(code, required: false))
-            {
-                if (code!.Value.ValueKind != JsonValueKind.String)
-                    return Reject($"error_code: expected a string, got {Describe(code.Value.ValueKind)}", when);
-                errorCode = code.Value.GetString();
-            }
-
-            var e = new TelemetryEvent(
-                eventId!, when!.Value, kind, eventName!,
-                kind == TelemetryEventKind.SaveCompleted ? duration : null,
-                kind == TelemetryEventKind.SaveError ? retryable : null,
-                kind == TelemetryEventKind.SaveError ? errorCode : null);
-            return new ParsedLine(LineOutcome.Accepted, e, null, when);
         }
+    }
+
+    private static ParsedLine Validate(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            return Reject($"not a JSON object (got {Describe(root.ValueKind)})", null);
+
+        JsonElement? id = null, ts = null, ev = null, dur = null, retry = null, code = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in root.EnumerateObject())
+        {
+            if (!seen.Add(p.Name)) return Reject($"duplicate property '{Shorten(p.Name)}'", null);
+            switch (p.Name)
+            {
+                case "event_id": id = p.Value; break;
+                case "ts": ts = p.Value; break;
+                case "event": ev = p.Value; break;
+                case "duration_ms": dur = p.Value; break;
+                case "retryable": retry = p.Value; break;
+                case "error_code": code = p.Value; break;
+            }
+        }
+
+        // ts first, so that a rejected line can still be placed in its window when its timestamp is readable.
+        DateTimeOffset? when = null;
+        string? tsProblem = RequireString(ts, "ts", out var tsText);
+        if (tsProblem is null)
+        {
+            if (Rfc3339.TryParse(tsText!, out var parsed)) when = parsed;
+            else tsProblem = $"ts: not an RFC 3339 timestamp ('{Shorten(tsText!)}')";
+        }
+
+        var problem = RequireString(id, "event_id", out var eventId);
+        if (problem is null && eventId!.Length == 0) problem = "event_id: empty string";
+        if (problem is not null) return Reject(problem, when);
+        if (tsProblem is not null) return Reject(tsProblem, when);
+        problem = RequireString(ev, "event", out var eventName);
+        if (problem is not null) return Reject(problem, when);
+
+        var kind = eventName switch
+        {
+            EventNames.SaveCompleted => TelemetryEventKind.SaveCompleted,
+            EventNames.SaveError => TelemetryEventKind.SaveError,
+            EventNames.HistoryDrift => TelemetryEventKind.HistoryDrift,
+            _ => TelemetryEventKind.Other,
+        };
+
+        // duration_ms: required on completed saves, type-checked wherever present.
+        double? duration = null;
+        if (IsPresent(dur, required: kind == TelemetryEventKind.SaveCompleted))
+        {
+            if (dur is null) return Reject("duration_ms: missing (required on autosave.save.completed)", when);
+            var d = dur.Value;
+            if (d.ValueKind != JsonValueKind.Number) return Reject($"duration_ms: expected a number, got {Describe(d.ValueKind)}", when);
+            if (!d.TryGetDouble(out var ms) || !double.IsFinite(ms)) return Reject("duration_ms: number out of range", when);
+            if (ms < 0) return Reject($"duration_ms: negative ({Shorten(d.GetRawText())})", when);
+            duration = ms + 0.0; // -0 becomes 0
+        }
+
+        bool? retryable = null;
+        if (IsPresent(retry, required: kind == TelemetryEventKind.SaveError))
+        {
+            if (retry is null) return Reject("retryable: missing (required on autosave.save.error)", when);
+            var r = retry.Value;
+            if (r.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                return Reject($"retryable: expected a boolean, got {Describe(r.ValueKind)}", when);
+            retryable = r.GetBoolean();
+        }
+
+        string? errorCode = null;
+        if (IsPresent(code, required: false))
+        {
+            if (code!.Value.ValueKind != JsonValueKind.String)
+                return Reject($"error_code: expected a string, got {Describe(code.Value.ValueKind)}", when);
+            errorCode = code.Value.GetString();
+        }
+
+        var e = new TelemetryEvent(
+            eventId!, when!.Value, kind, eventName!,
+            kind == TelemetryEventKind.SaveCompleted ? duration : null,
+            kind == TelemetryEventKind.SaveError ? retryable : null,
+            kind == TelemetryEventKind.SaveError ? errorCode : null);
+        return new ParsedLine(LineOutcome.Accepted, e, null, when);
     }
 
     // A field counts as present when it exists and (unless required) is not JSON null.
@@ -168,5 +181,15 @@ public static class TelemetryLineParser
         _ => "nothing",
     };
 
-    private static string Shorten(string s) => s.Length <= 80 ? s : s[..80] + "…";
+    private static string Shorten(string s) => s.Length <= 80 ? s : s[..(char.IsHighSurrogate(s[79]) ? 79 : 80)] + "…";
+
+    private static bool HasLoneSurrogate(ReadOnlySpan<char> text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return true;
+        }
+        return false;
+    }
 }

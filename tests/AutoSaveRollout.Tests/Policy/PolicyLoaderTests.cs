@@ -362,6 +362,26 @@ public sealed class PolicyLoaderTests
             "policy.yaml:2:9: rollout.flag: must be a non-empty string"
         },
         {
+            "flag with a space",
+            Lines("rollout:", "  flag: auto save", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"),
+            "policy.yaml:2:9: rollout.flag: must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got 'auto save'"
+        },
+        {
+            "flag with Slack markup",
+            Lines("rollout:", "  flag: '<!channel>'", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"),
+            "policy.yaml:2:9: rollout.flag: must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got '<!channel>'"
+        },
+        {
+            "flag with a shell metacharacter and a path",
+            Lines("rollout:", "  flag: \"x;rm -rf /\"", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"),
+            "policy.yaml:2:9: rollout.flag: must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got 'x;rm -rf /'"
+        },
+        {
+            "flag of 65 characters",
+            Lines("rollout:", "  flag: " + new string('f', 65), "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"),
+            "policy.yaml:2:9: rollout.flag: must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got '" + new string('f', 40) + "…'"
+        },
+        {
             "null flag",
             Lines("rollout:", "  flag:", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"),
             "policy.yaml:2:8: rollout.flag: must be a non-empty string"
@@ -425,5 +445,15 @@ public sealed class PolicyLoaderTests
     {
         var ex = Assert.Throws<PolicyValidationException>(() => PolicyLoader.Parse(yaml, "policy.yaml"));
         Assert.True(expected == ex.Message, $"{because}:\nexpected: {expected}\nactual:   {ex.Message}");
+    }
+
+    [Theory]
+    [InlineData("autosave")]
+    [InlineData("AutoSave.v2_beta-1")]
+    [InlineData("9")]
+    public void Flag_names_of_letters_digits_dots_underscores_and_dashes_are_accepted(string flag)
+    {
+        var policy = PolicyLoader.Parse(Lines("rollout:", "  flag: " + flag, "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"), "policy.yaml");
+        Assert.Equal(flag, policy.Flag);
     }
 }

@@ -11,7 +11,8 @@ namespace AutoSaveRollout.Tests.Support;
 /// in the <see cref="AzuriteCollection"/>: 127.0.0.1 on three free ports (blob, queue, table), a fresh temporary
 /// <c>--location</c>, <c>--silent --disableTelemetry</c>. The API-version check stays on so an unsupported pinned
 /// <c>x-ms-version</c> fails loudly. Never skips: a missing or failing Azurite fails the tests with instructions.
-/// Disposing kills the process tree and deletes the folder.
+/// Disposing kills the process tree and deletes the folder. <see cref="StopAsync"/> and <see cref="RestartAsync"/> take
+/// the storage away and bring it back (same ports and data) for outage tests.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
@@ -77,6 +78,35 @@ public sealed class AzuriteFixture : IAsyncLifetime
             }
         }
         throw new InvalidOperationException($"Azurite did not start; {InstallHint}. Last error: {last?.Message}", last);
+    }
+
+    /// <summary>
+    /// Stops Azurite the way an operator would (SIGTERM: it closes its servers and saves its metadata to
+    /// <see cref="Location"/>) and waits until it has exited, so the storage is unreachable until
+    /// <see cref="RestartAsync"/>. Throws <see cref="InvalidOperationException"/> when it does not exit within 30 s.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        var process = _process ?? throw new InvalidOperationException("Azurite is not running");
+        using (var term = Process.Start("kill", ["-TERM", process.Id.ToString()])) await term!.WaitForExitAsync().ConfigureAwait(false);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InvalidOperationException($"Azurite did not exit within 30 s of SIGTERM: {Output()}");
+        }
+        _process = null;
+        process.Dispose();
+    }
+
+    /// <summary>Starts Azurite again after <see cref="StopAsync"/> on the same ports and the same <see cref="Location"/> (data kept).</summary>
+    public Task RestartAsync()
+    {
+        if (_process is not null) throw new InvalidOperationException("Azurite is still running");
+        return StartAsync(Path.Combine(RepoRoot, "node_modules", ".bin", OperatingSystem.IsWindows() ? "azurite.cmd" : "azurite"));
     }
 
     /// <inheritdoc />
