@@ -32,30 +32,10 @@ public sealed record DeadLetterRecord
     /// <summary>Full type name of the last exception; null when the message was poisoned without being handled (dequeue count already exceeded).</summary>
     public string? ExceptionType { get; init; }
 
-    /// <summary>True when the last error was permanent (<see cref="FailureClassifier.IsTransient"/> false): retrying unchanged will fail again.</summary>
+    /// <summary>True when the last error was permanent (<see cref="Reliability.TransientFailures.IsTransient"/> false): retrying unchanged will fail again.</summary>
     public bool Permanent { get; init; }
 
     /// <summary>The message text.</summary>
     public required string Text { get; init; }
 }
 
-/// <summary>Which failures may heal on their own (transient) and which need a fix first (permanent).</summary>
-public static class FailureClassifier
-{
-    /// <summary>
-    /// True when the same work may succeed if retried unchanged: the port exceptions' own <c>IsTransient</c>
-    /// (<see cref="DeliveryException"/>, <see cref="StorageException"/>, <see cref="TelemetrySourceException"/>,
-    /// <see cref="ReportDeliveryException"/>: 5xx, 408, 429, timeouts, I/O), and <see cref="TimeoutException"/>,
-    /// <see cref="IOException"/> and timeouts surfacing as <see cref="OperationCanceledException"/>. Everything else,
-    /// including malformed messages (<see cref="System.Text.Json.JsonException"/>, <see cref="FormatException"/>), is permanent.
-    /// </summary>
-    public static bool IsTransient(Exception exception) => exception switch
-    {
-        DeliveryException d => d.IsTransient,
-        StorageException s => s.IsTransient,
-        TelemetrySourceException t => t.IsTransient,
-        ReportDeliveryException r => r.IsTransient,
-        TimeoutException or IOException or OperationCanceledException => true,
-        _ => false,
-    };
-}

@@ -158,7 +158,7 @@ public sealed class QueueProcessor
             DequeueCount = m.DequeueCount,
             Error = error,
             ExceptionType = exception?.GetType().FullName,
-            Permanent = exception is not null && !FailureClassifier.IsTransient(exception),
+            Permanent = exception is not null && !Reliability.TransientFailures.IsTransient(exception),
             Text = m.Text,
         };
         await _blobs.AppendJsonLineAsync(DeadLetterLog, record, ct).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 
 namespace AutoSaveRollout.Core.Reliability;
@@ -16,7 +17,8 @@ public static class TransientFailures
 
     /// <summary>
     /// True when repeating the call may succeed:
-    /// <see cref="DeliveryException"/>, <see cref="StorageException"/> and <see cref="TelemetrySourceException"/> by their
+    /// <see cref="DeliveryException"/>, <see cref="StorageException"/>, <see cref="TelemetrySourceException"/> and
+    /// <see cref="ReportDeliveryException"/> (a report whose outward actions failed) by their
     /// own <c>IsTransient</c> (set by the adapters from the status or failure kind); <see cref="HttpRequestException"/> by its
     /// status when it has one, else transient (no response: connection refused, reset, DNS); <see cref="TimeoutException"/>,
     /// <see cref="IOException"/> and <see cref="SocketException"/>; an <see cref="OperationCanceledException"/> (including
@@ -32,6 +34,7 @@ public static class TransientFailures
             DeliveryException d => d.IsTransient,
             StorageException s => s.IsTransient,
             TelemetrySourceException t => t.IsTransient,
+            ReportDeliveryException r => r.IsTransient,
             HttpRequestException { StatusCode: { } status } => IsTransientStatus((int)status),
             HttpRequestException => true,
             TimeoutException or IOException or SocketException => true,
