@@ -108,7 +108,10 @@ public static class PolicyLoader
                     Num($"{p}.slo.save_p95_s"),
                     Num($"{p}.slo.error_rate_pct"),
                     Num($"{p}.slo.history_drift"),
-                    Num($"{p}.slo.collector_latency_s")));
+                    Num($"{p}.slo.collector_latency_s")))
+            {
+                Promotion = (PromotionRule)v[$"{p}.promotion"],
+            };
         }
 
         return new RolloutPolicy(

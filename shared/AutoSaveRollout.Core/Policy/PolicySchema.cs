@@ -31,9 +31,9 @@ internal static partial class PolicySchema
             Optional("warn_ratio", new NumberSpec(0.8, new NumberRange(0, false, 1, false))),
             Optional("min_samples", new IntegerSpec(50, min: 0)),
             Required("phases", new MappingSpec(
-                Required("A", PhaseSpec(exposurePct: 5, p95S: 2.5, errorPct: 1.0, drift: 0, collectorS: 180)),
-                Required("B", PhaseSpec(exposurePct: 30, p95S: 2.0, errorPct: 0.5, drift: 0, collectorS: 120)),
-                Required("C", PhaseSpec(exposurePct: 100, p95S: 1.8, errorPct: 0.3, drift: 0, collectorS: 120)))),
+                Required("A", PhaseSpec(Phase.A, exposurePct: 5, p95S: 2.5, errorPct: 1.0, drift: 0, collectorS: 180)),
+                Required("B", PhaseSpec(Phase.B, exposurePct: 30, p95S: 2.0, errorPct: 0.5, drift: 0, collectorS: 120)),
+                Required("C", PhaseSpec(Phase.C, exposurePct: 100, p95S: 1.8, errorPct: 0.3, drift: 0, collectorS: 120)))),
             Optional("channels", new MappingSpec(
                 Optional("ok", new TextSpec(DefaultRolloutChannel)),
                 Optional("warn", new TextSpec(DefaultRolloutChannel)),
@@ -44,15 +44,33 @@ internal static partial class PolicySchema
 
     private static FieldSpec Optional(string name, NodeSpec spec) => new(name, spec);
 
+    /// <summary>Largest <c>promotion.after_windows</c>: 672 windows = 7 days, so the Reporter's read-back stays bounded.</summary>
+    public const int MaxPromotionWindows = 672;
+
     /// <summary>
-    /// One phase: <c>exposure_pct</c> (percent, (0, 100], optional) and the required <c>slo</c> mapping whose
-    /// thresholds (seconds, percent, drift events per window, seconds; all ≥ 0) default per phase.
+    /// One phase: <c>exposure_pct</c> (percent, (0, 100], optional), the required <c>slo</c> mapping whose
+    /// thresholds (seconds, percent, drift events per window, seconds; all ≥ 0) default per phase, and the optional
+    /// <c>promotion</c> rule (defaults: <see cref="PromotionRule.DefaultFor"/>).
     /// </summary>
-    private static MappingSpec PhaseSpec(double exposurePct, double p95S, double errorPct, double drift, double collectorS) => new(
+    private static MappingSpec PhaseSpec(Phase phase, double exposurePct, double p95S, double errorPct, double drift, double collectorS) => new(
         Optional("exposure_pct", new NumberSpec(exposurePct, new NumberRange(0, false, 100, true))),
         Required("slo", new MappingSpec(
             Optional("save_p95_s", new NumberSpec(p95S, NumberRange.NonNegative)),
             Optional("error_rate_pct", new NumberSpec(errorPct, NumberRange.NonNegative)),
             Optional("history_drift", new NumberSpec(drift, NumberRange.NonNegative)),
-            Optional("collector_latency_s", new NumberSpec(collectorS, NumberRange.NonNegative)))));
+            Optional("collector_latency_s", new NumberSpec(collectorS, NumberRange.NonNegative)))),
+        Optional("promotion", new PromotionSpec(PromotionRule.DefaultFor(phase))));
+
+    /// <summary>
+    /// The keys of a <c>promotion</c> mapping: at most one of <c>after_windows</c> (integer in [1, 672]) or
+    /// <c>after_hours</c> (a multiple of 0.25 in (0, 168]), <c>approvers</c> (a non-empty list of distinct roles from sre,
+    /// dev_lead, governance), <c>no_critical_alert</c> and <c>no_incident</c> (booleans). Absent keys take the phase's default.
+    /// </summary>
+    public static MappingSpec PromotionKeys(PromotionRule defaults) => new(
+        Optional("after_windows", new IntegerSpec(defaults.AfterWindows ?? defaults.RequiredWindows, min: 1, max: MaxPromotionWindows)),
+        Optional("after_hours", new NumberSpec(defaults.AfterHours ?? defaults.RequiredWindows / 4.0,
+            new NumberRange(0, false, MaxPromotionWindows / 4, true))),
+        Optional("approvers", new RoleSetSpec(defaults.Approvers)),
+        Optional("no_critical_alert", new BooleanSpec(defaults.NoCriticalAlert)),
+        Optional("no_incident", new BooleanSpec(defaults.NoIncident)));
 }

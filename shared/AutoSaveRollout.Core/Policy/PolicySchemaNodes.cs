@@ -279,3 +279,115 @@ internal sealed class TextSpec(string defaultValue, Regex? pattern = null, strin
         ctx.Values[path] = scalar.Value!;
     }
 }
+
+/// <summary>A plain <c>true</c> or <c>false</c> (YAML 1.2 core schema, any case of the first letter); recorded as <see cref="bool"/>.</summary>
+internal sealed class BooleanSpec(bool defaultValue) : NodeSpec
+{
+    /// <summary>Value recorded when the key is absent.</summary>
+    public bool Default { get; } = defaultValue;
+
+    /// <inheritdoc />
+    public override void Apply(YamlNode? node, string path, SourcePos keyPos, SchemaContext ctx)
+    {
+        if (node is null)
+        {
+            ctx.Values[path] = Default;
+            return;
+        }
+
+        ctx.Values[path] = node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: var v } && !IsNull((YamlScalarNode)node)
+            ? v switch
+            {
+                "true" or "True" or "TRUE" => true,
+                "false" or "False" or "FALSE" => false,
+                _ => throw ctx.Fail(SourcePos.Of(node.Start), path, $"expected true or false, got {Describe(node)}"),
+            }
+            : throw ctx.Fail(SourcePos.Of(node.Start), path, $"expected true or false, got {Describe(node)}");
+    }
+}
+
+/// <summary>
+/// A non-empty sequence of distinct approver roles (<see cref="ApproverRoleNames.All"/>); recorded as <see cref="ApproverRoles"/>.
+/// Errors point at the offending item, whose path is <c>{path}[i]</c>.
+/// </summary>
+internal sealed class RoleSetSpec(ApproverRoles defaultValue) : NodeSpec
+{
+    /// <summary>Value recorded when the key is absent.</summary>
+    public ApproverRoles Default { get; } = defaultValue;
+
+    /// <inheritdoc />
+    public override void Apply(YamlNode? node, string path, SourcePos keyPos, SchemaContext ctx)
+    {
+        if (node is null)
+        {
+            ctx.Values[path] = Default;
+            return;
+        }
+
+        var expected = string.Join(", ", ApproverRoleNames.All.Select(r => r.Name));
+        if (node is not YamlSequenceNode sequence)
+            throw ctx.Fail(SourcePos.Of(node.Start), path, $"expected a list of roles ({expected}), got {Describe(node)}");
+        if (sequence.Children.Count == 0)
+            throw ctx.Fail(SourcePos.Of(node.Start), path, $"must list at least one role ({expected})");
+        var roles = ApproverRoles.None;
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var item = sequence.Children[i];
+            var itemPath = $"{path}[{i}]";
+            var match = item is YamlScalarNode s && !IsNull(s) ? ApproverRoleNames.All.FirstOrDefault(r => r.Name == s.Value) : default;
+            if (match.Name is null)
+                throw ctx.Fail(SourcePos.Of(item.Start), itemPath, $"unknown role {Describe(item)} (expected one of: {expected})");
+            if (roles.HasFlag(match.Role))
+                throw ctx.Fail(SourcePos.Of(item.Start), itemPath, $"duplicate role '{match.Name}'");
+            roles |= match.Role;
+        }
+        ctx.Values[path] = roles;
+    }
+}
+
+/// <summary>
+/// A phase's <c>promotion</c> mapping (keys: <see cref="PolicySchema.PromotionKeys"/>), recorded as one
+/// <see cref="PromotionRule"/> at its own path. At most one of <c>after_windows</c> and <c>after_hours</c> may be
+/// given (error at the second); when neither is, the phase's default criterion applies. <c>after_hours</c> must be a
+/// whole number of 15-minute windows.
+/// </summary>
+internal sealed class PromotionSpec(PromotionRule defaults) : NodeSpec
+{
+    private readonly MappingSpec _keys = PolicySchema.PromotionKeys(defaults);
+
+    /// <inheritdoc />
+    public override void Apply(YamlNode? node, string path, SourcePos keyPos, SchemaContext ctx)
+    {
+        _keys.Apply(node, path, keyPos, ctx);
+        YamlScalarNode? windowsKey = null, hoursKey = null;
+        if (node is YamlMappingNode mapping)
+            foreach (var key in mapping.Children.Keys.OfType<YamlScalarNode>())
+            {
+                if (key.Value == "after_windows") windowsKey = key;
+                if (key.Value == "after_hours") hoursKey = key;
+            }
+
+        if (windowsKey is not null && hoursKey is not null)
+        {
+            var second = windowsKey.Start.Index > hoursKey.Start.Index ? windowsKey : hoursKey;
+            throw ctx.Fail(SourcePos.Of(second.Start), SchemaContext.Join(path, second.Value!),
+                "give either after_windows or after_hours, not both");
+        }
+
+        var hours = (double)ctx.Values[path + ".after_hours"];
+        if (hoursKey is not null && hours * 4 != Math.Floor(hours * 4))
+        {
+            var value = ((YamlMappingNode)node!).Children[hoursKey];
+            throw ctx.Fail(SourcePos.Of(value.Start), path + ".after_hours",
+                $"must be a whole number of 15-minute windows (a multiple of 0.25), got {SchemaContext.Shown(((YamlScalarNode)value).Value ?? "")}");
+        }
+
+        var inWindows = windowsKey is not null || (hoursKey is null && defaults.AfterWindows is not null);
+        ctx.Values[path] = new PromotionRule(
+            inWindows ? (int)ctx.Values[path + ".after_windows"] : null,
+            inWindows ? null : hours,
+            (ApproverRoles)ctx.Values[path + ".approvers"],
+            (bool)ctx.Values[path + ".no_critical_alert"],
+            (bool)ctx.Values[path + ".no_incident"]);
+    }
+}

@@ -52,7 +52,67 @@ public sealed record SloThresholds(double SaveP95Seconds, double ErrorRatePct, d
 /// <param name="Phase">A, B or C.</param>
 /// <param name="ExposurePct">Share of users exposed, percent (0–100].</param>
 /// <param name="Slo">The phase's SLO gates.</param>
-public sealed record PhasePolicy(Phase Phase, double ExposurePct, SloThresholds Slo);
+public sealed record PhasePolicy(Phase Phase, double ExposurePct, SloThresholds Slo)
+{
+    /// <summary>When the phase may be promoted (<c>rollout.phases.&lt;X&gt;.promotion</c>); the design's rule when absent.</summary>
+    public PromotionRule Promotion { get; init; } = PromotionRule.DefaultFor(Phase);
+}
+
+/// <summary>Roles that approve a promotion (<c>promotion.approvers</c>); listed in this order everywhere.</summary>
+[Flags]
+public enum ApproverRoles
+{
+    /// <summary>No role (never valid in a policy).</summary>
+    None = 0,
+    /// <summary><c>sre</c>.</summary>
+    Sre = 1,
+    /// <summary><c>dev_lead</c>.</summary>
+    DevLead = 2,
+    /// <summary><c>governance</c> (the governance committee).</summary>
+    Governance = 4,
+}
+
+/// <summary>Wire names of <see cref="ApproverRoles"/>.</summary>
+public static class ApproverRoleNames
+{
+    /// <summary>Every role with its wire name, in display order.</summary>
+    public static readonly IReadOnlyList<(ApproverRoles Role, string Name)> All =
+        [(ApproverRoles.Sre, "sre"), (ApproverRoles.DevLead, "dev_lead"), (ApproverRoles.Governance, "governance")];
+
+    /// <summary>The roles in display order, e.g. <c>["sre", "dev_lead"]</c>.</summary>
+    public static IReadOnlyList<string> Names(ApproverRoles roles) => All.Where(r => roles.HasFlag(r.Role)).Select(r => r.Name).ToList();
+}
+
+/// <summary>
+/// A phase's promotion rule (design section 1): the phase is eligible after <see cref="RequiredWindows"/> consecutive
+/// compliant 15-minute windows (status <c>ok</c> or <c>warn</c>; <c>inconclusive</c> neither advances nor resets; a
+/// violation, a missing window or a phase change resets). Approvals and the move itself are not automated here.
+/// </summary>
+/// <param name="AfterWindows"><c>after_windows</c>: consecutive compliant windows; null when the rule is in hours.</param>
+/// <param name="AfterHours"><c>after_hours</c>: hours of continuous compliance (a multiple of 0.25); null when in windows.</param>
+/// <param name="Approvers">Roles that must approve the promotion.</param>
+/// <param name="NoCriticalAlert"><c>no_critical_alert</c>: no critical alert during the streak (met by construction: a violation resets it).</param>
+/// <param name="NoIncident"><c>no_incident</c>: no incident during the streak (met by construction: a violation resets it).</param>
+public sealed record PromotionRule(int? AfterWindows, double? AfterHours, ApproverRoles Approvers, bool NoCriticalAlert, bool NoIncident)
+{
+    /// <summary>Length of a window in minutes, the unit of <see cref="AfterHours"/>.</summary>
+    public const int WindowMinutes = 15;
+
+    /// <summary>Consecutive compliant windows required: <see cref="AfterWindows"/>, or <see cref="AfterHours"/> × 4.</summary>
+    public int RequiredWindows => AfterWindows ?? (int)Math.Round(AfterHours!.Value * 60 / WindowMinutes);
+
+    /// <summary>
+    /// The design's rules: A after 8 consecutive compliant windows, approved by sre and dev_lead; B after 24 h with no
+    /// critical alert, approved by sre; C complete after 72 h with no incident, signed off by governance.
+    /// </summary>
+    public static PromotionRule DefaultFor(Phase phase) => phase switch
+    {
+        Phase.A => new PromotionRule(8, null, ApproverRoles.Sre | ApproverRoles.DevLead, false, false),
+        Phase.B => new PromotionRule(null, 24, ApproverRoles.Sre, true, false),
+        Phase.C => new PromotionRule(null, 72, ApproverRoles.Governance, false, true),
+        _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "phase off has no promotion rule"),
+    };
+}
 
 /// <summary>Slack channels by purpose (<c>rollout.channels</c>).</summary>
 /// <param name="Ok">Where <c>autosave-ok</c> goes (phases B and C).</param>

@@ -184,12 +184,75 @@ public sealed class PolicyLoaderTests
         {
             "unknown key in a phase",
             Lines("rollout:", "  phases:", "    A: {exposure: 5, slo: {}}", PhaseB, PhaseC),
-            "policy.yaml:3:9: rollout.phases.A.exposure: unknown key (expected one of: exposure_pct, slo)"
+            "policy.yaml:3:9: rollout.phases.A.exposure: unknown key (expected one of: exposure_pct, slo, promotion)"
         },
         {
             "unknown channel",
             Lines("rollout:", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}", "  channels:", "    page: '#x'"),
             "policy.yaml:4:5: rollout.channels.page: unknown key (expected one of: ok, warn, incident, escalation)"
+        },
+        // ---- promotion rules ----
+        {
+            "unknown key in promotion",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: {after: 8}}", PhaseB, PhaseC),
+            "policy.yaml:3:30: rollout.phases.A.promotion.after: unknown key (expected one of: after_windows, after_hours, approvers, no_critical_alert, no_incident)"
+        },
+        {
+            "both after_windows and after_hours (error at the second)",
+            Lines("rollout:", "  phases:", "    A: {slo: {}}", "    B:", "      slo: {}", "      promotion:", "        after_hours: 24",
+                "        after_windows: 96", PhaseC),
+            "policy.yaml:8:9: rollout.phases.B.promotion.after_windows: give either after_windows or after_hours, not both"
+        },
+        {
+            "after_windows zero",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: {after_windows: 0}}", PhaseB, PhaseC),
+            "policy.yaml:3:45: rollout.phases.A.promotion.after_windows: expected an integer in [1, 672], got '0'"
+        },
+        {
+            "after_windows fractional",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: {after_windows: 8.5}}", PhaseB, PhaseC),
+            "policy.yaml:3:45: rollout.phases.A.promotion.after_windows: expected an integer in [1, 672], got '8.5'"
+        },
+        {
+            "after_hours not a whole number of windows",
+            Lines("rollout:", "  phases:", "    A: {slo: {}}", "    B: {slo: {}, promotion: {after_hours: 1.1}}", PhaseC),
+            "policy.yaml:4:43: rollout.phases.B.promotion.after_hours: must be a whole number of 15-minute windows (a multiple of 0.25), got 1.1"
+        },
+        {
+            "after_hours beyond 7 days",
+            Lines("rollout:", "  phases:", "    A: {slo: {}}", PhaseB, "    C: {slo: {}, promotion: {after_hours: 200}}"),
+            "policy.yaml:5:43: rollout.phases.C.promotion.after_hours: must be in (0, 168], got 200"
+        },
+        {
+            "approvers not a list",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: {approvers: sre}}", PhaseB, PhaseC),
+            "policy.yaml:3:41: rollout.phases.A.promotion.approvers: expected a list of roles (sre, dev_lead, governance), got 'sre'"
+        },
+        {
+            "approvers empty",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: {approvers: []}}", PhaseB, PhaseC),
+            "policy.yaml:3:41: rollout.phases.A.promotion.approvers: must list at least one role (sre, dev_lead, governance)"
+        },
+        {
+            "unknown approver role",
+            Lines("rollout:", "  phases:", "    A: {slo: {}}", "    B:", "      slo: {}", "      promotion:", "        approvers:",
+                "          - sre", "          - qa", PhaseC),
+            "policy.yaml:9:13: rollout.phases.B.promotion.approvers[1]: unknown role 'qa' (expected one of: sre, dev_lead, governance)"
+        },
+        {
+            "duplicate approver role",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: {approvers: [sre, dev_lead, sre]}}", PhaseB, PhaseC),
+            "policy.yaml:3:57: rollout.phases.A.promotion.approvers[2]: duplicate role 'sre'"
+        },
+        {
+            "no_incident not a boolean",
+            Lines("rollout:", "  phases:", "    A: {slo: {}}", PhaseB, "    C: {slo: {}, promotion: {no_incident: yes}}"),
+            "policy.yaml:5:43: rollout.phases.C.promotion.no_incident: expected true or false, got 'yes'"
+        },
+        {
+            "promotion not a mapping",
+            Lines("rollout:", "  phases:", "    A: {slo: {}, promotion: 8}", PhaseB, PhaseC),
+            "policy.yaml:3:29: rollout.phases.A.promotion: expected a mapping, got '8'"
         },
         // ---- missing required keys (position of the key introducing the enclosing mapping) ----
         {
@@ -445,6 +508,28 @@ public sealed class PolicyLoaderTests
     {
         var ex = Assert.Throws<PolicyValidationException>(() => PolicyLoader.Parse(yaml, "policy.yaml"));
         Assert.True(expected == ex.Message, $"{because}:\nexpected: {expected}\nactual:   {ex.Message}");
+    }
+
+    [Fact]
+    public void Promotion_rules_default_to_the_design_and_given_keys_replace_only_themselves()
+    {
+        var defaults = PolicyLoader.Parse(Lines("rollout:", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"), "policy.yaml");
+        Assert.Equal(new PromotionRule(8, null, ApproverRoles.Sre | ApproverRoles.DevLead, false, false), defaults.For(Phase.A).Promotion);
+        Assert.Equal(new PromotionRule(null, 24, ApproverRoles.Sre, true, false), defaults.For(Phase.B).Promotion);
+        Assert.Equal(new PromotionRule(null, 72, ApproverRoles.Governance, false, true), defaults.For(Phase.C).Promotion);
+        Assert.Equal([8, 96, 288], new[] { Phase.A, Phase.B, Phase.C }.Select(p => defaults.For(p).Promotion.RequiredWindows));
+
+        var p = PolicyLoader.Parse(Lines(
+            "rollout:",
+            "  phases:",
+            "    A: {slo: {}, promotion: {after_hours: 2.5}}",
+            "    B: {slo: {}, promotion: {after_windows: 12, approvers: [governance, sre], no_critical_alert: false}}",
+            "    C: {slo: {}, promotion: {no_incident: FALSE, approvers: [dev_lead]}}"), "policy.yaml");
+        Assert.Equal(new PromotionRule(null, 2.5, ApproverRoles.Sre | ApproverRoles.DevLead, false, false), p.For(Phase.A).Promotion);
+        Assert.Equal(10, p.For(Phase.A).Promotion.RequiredWindows);
+        Assert.Equal(new PromotionRule(12, null, ApproverRoles.Sre | ApproverRoles.Governance, false, false), p.For(Phase.B).Promotion);
+        Assert.Equal(new PromotionRule(null, 72, ApproverRoles.DevLead, false, false), p.For(Phase.C).Promotion);
+        Assert.Equal(["sre", "governance"], ApproverRoleNames.Names(p.For(Phase.B).Promotion.Approvers));
     }
 
     [Theory]
