@@ -26,6 +26,12 @@ internal static class StatusCommand
             console.WriteLine($"phase: {state?.Phase ?? "(no state yet)"}");
             console.WriteLine($"rollback_active: {(state?.RollbackActive ?? false ? "true" : "false")}" +
                               (state?.RollbackDecisionId is { } id && state.RollbackActive ? $" (decision {id})" : ""));
+            if (state?.Promotion is { } promo)
+            {
+                var since = promo.Since is { } t ? $" since {t.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC" : "";
+                console.WriteLine($"promotion: {promo.Phase} → {promo.Target} {(promo.Eligible ? "eligible" : "not yet eligible")} " +
+                                  $"({promo.Progress}/{promo.Required} compliant windows{since}; approvers: {string.Join(", ", promo.Approvers)})");
+            }
             if (dashboard?.SloCard is { } card)
             {
                 console.WriteLine($"latest window: {card.Window} phase {card.Phase} status {card.Status} " +

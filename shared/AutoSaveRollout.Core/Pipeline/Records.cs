@@ -110,6 +110,8 @@ public sealed record RolloutState
     public DateTimeOffset? RollbackWindowStart { get; init; }
     /// <summary>Latest window whose decision has been applied to <see cref="Phase"/>.</summary>
     public DateTimeOffset? LastDecidedWindowStart { get; init; }
+    /// <summary>Promotion eligibility of the phase in effect as of the latest reported window (null in off or before any report).</summary>
+    public AutoSaveRollout.Core.Lifecycle.PromotionStatus? Promotion { get; init; }
     /// <summary>Last update (UTC).</summary>
     public DateTimeOffset UpdatedAt { get; init; }
 }

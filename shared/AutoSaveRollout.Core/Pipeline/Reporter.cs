@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AutoSaveRollout.Core.Gates;
+using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
@@ -98,9 +99,10 @@ public sealed class Reporter
     public async Task<Outbox> ReportAsync(DecisionRecord decision, CancellationToken ct = default)
     {
         var window = TimeWindow.StartingAt(decision.WindowStart);
-        var (final, failures) = await RunOutboxAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart, () => Plan(decision),
-            (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
-        await UpdateStateAndDashboardAsync(decision, final, ct).ConfigureAwait(false);
+        var promotion = await EvaluatePromotionAsync(decision, ct).ConfigureAwait(false);
+        var (final, failures) = await RunOutboxAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart,
+            () => Plan(decision, promotion), (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
+        await UpdateStateAndDashboardAsync(decision, final, promotion, ct).ConfigureAwait(false);
         ThrowIfFailed(decision.DecisionId, failures);
         return final;
     }
@@ -262,8 +264,67 @@ public sealed class Reporter
         return ((await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!, failures);
     }
 
-    /// <summary>The outward actions a decision calls for, in execution order (pure).</summary>
-    public IReadOnlyList<OutboxAction> Plan(DecisionRecord d)
+    /// <summary>
+    /// Promotion eligibility of the phase in effect after <paramref name="d"/> (its <c>next_phase</c>), from the stored
+    /// decisions read back window by window from <paramref name="d"/>'s: at most
+    /// <see cref="PromotionEligibility.LookbackLimit"/> windows, stopping at the first missing or unreadable decision, a
+    /// window of another phase, a violation or off window, or one compliant window more than the rule requires. Null in off.
+    /// </summary>
+    public async Task<PromotionStatus?> EvaluatePromotionAsync(DecisionRecord d, CancellationToken ct = default)
+    {
+        if (!PhaseExtensions.TryParse(d.NextPhase, out var phase) || phase == Phase.Off) return null;
+        var rule = _policy.For(phase).Promotion;
+        var wire = phase.ToWire();
+        var newestFirst = new List<WindowOutcome> { new(d.WindowStart, d.Phase, d.Status) };
+        var compliant = d.Status is "ok" or "warn" ? 1 : 0;
+        var limit = PromotionEligibility.LookbackLimit(rule.RequiredWindows);
+        var start = d.WindowStart;
+        while (d.Phase == wire && newestFirst.Count < limit && compliant <= rule.RequiredWindows
+               && newestFirst[^1] is { Status: "ok" or "warn" or "inconclusive" } last && last.Phase == wire)
+        {
+            start -= PromotionEligibility.Window;
+            var blob = await _blobs.TryGetAsync(StorePaths.Decision(TimeWindow.StartingAt(start)), ct).ConfigureAwait(false);
+            if (blob is null) break;
+            DecisionRecord earlier;
+            try
+            {
+                earlier = Json.FromBytes<DecisionRecord>(blob.Content);
+            }
+            catch (JsonException ex)
+            {
+                _log.LogWarning("promotion: decision of window {Window} is unreadable ({Error}); counted as missing", start, ex.Message);
+                break;
+            }
+            newestFirst.Add(new WindowOutcome(earlier.WindowStart, earlier.Phase, earlier.Status));
+            if (earlier.Status is "ok" or "warn") compliant++;
+        }
+        newestFirst.Reverse();
+        return PromotionEligibility.Evaluate(phase, rule, newestFirst);
+    }
+
+    /// <summary>
+    /// Placeholder values of <c>autosave-eligible</c>: the decision's values plus <c>target</c>, <c>compliant_windows</c>
+    /// (the rule's required windows), <c>since</c> (<c>yyyy-MM-ddTHH:mmZ</c>) and <c>approvers</c> (comma-separated).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> EligibleValues(DecisionRecord d, PromotionStatus p, string initiator)
+    {
+        var values = new Dictionary<string, string?>(TemplateValues(d, initiator))
+        {
+            ["phase"] = p.Phase,
+            ["target"] = p.Target,
+            ["compliant_windows"] = p.Progress.ToString(CultureInfo.InvariantCulture),
+            ["since"] = p.Since?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
+            ["approvers"] = string.Join(",", p.Approvers),
+        };
+        return values;
+    }
+
+    /// <summary>
+    /// The outward actions a decision calls for, in execution order (pure). When <paramref name="promotion"/> says this
+    /// window made the phase eligible, <c>autosave-eligible</c> goes to <c>channels.ok</c> last; exactly one window of a
+    /// streak does, and its outbox is planned once, so neither redelivery nor later windows post it again.
+    /// </summary>
+    public IReadOnlyList<OutboxAction> Plan(DecisionRecord d, PromotionStatus? promotion = null)
     {
         var phase = PhaseExtensions.TryParse(d.Phase, out var p) ? p : Phase.Off;
         var status = GateStatusNames.Parse(d.Status);
@@ -303,6 +364,15 @@ public sealed class Reporter
 
         var warnByStatus = status == GateStatus.Warn && phase is Phase.A or Phase.B;
         if (warnByStatus || d.CollectorDelayed) Slack(_policy.Channels.Warn, TemplateIds.Warn);
+        if (promotion is { BecameEligible: true })
+        {
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.Slack}:{_policy.Channels.Ok}:{TemplateIds.Eligible}", Kind = ActionKinds.Slack, Target = _policy.Channels.Ok,
+                Template = TemplateIds.Eligible, Status = ActionStatus.Pending,
+                Text = _templates.Render(TemplateIds.Eligible, EligibleValues(d, promotion, _options.Initiator), SlackText.Escape),
+            });
+        }
         return actions;
     }
 
@@ -423,13 +493,19 @@ public sealed class Reporter
         await _blobs.AppendJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false);
     }
 
-    private async Task UpdateStateAndDashboardAsync(DecisionRecord d, Outbox outbox, CancellationToken ct)
+    // Promotion is only replaced by one as of the same or a later window (reports may arrive out of order).
+    private static PromotionStatus? Newer(PromotionStatus? current, PromotionStatus? computed, DecisionRecord d) =>
+        current?.AsOfWindowStart is { } asOf && asOf > d.WindowStart ? current : computed;
+
+    private async Task UpdateStateAndDashboardAsync(DecisionRecord d, Outbox outbox, PromotionStatus? promotion, CancellationToken ct)
     {
         var rolledBack = outbox.Actions.Any(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun);
         var clean = d.Status is "ok" or "warn";
         var state = await _state.UpdateAsync(s =>
         {
             s ??= new RolloutState { Phase = d.NextPhase };
+            if ((s.Promotion?.AsOfWindowStart is not { } asOf || asOf < d.WindowStart) && (s.Promotion ?? promotion) is not null)
+                s = s with { Promotion = promotion };
             if (rolledBack && s.RollbackDecisionId != d.DecisionId && (s.RollbackWindowStart is null || s.RollbackWindowStart <= d.WindowStart))
                 return s with { RollbackActive = true, RollbackDecisionId = d.DecisionId, RollbackWindowStart = d.WindowStart, UpdatedAt = _time.GetUtcNow() };
             if (clean && s.RollbackActive && s.RollbackWindowStart < d.WindowStart)
@@ -447,6 +523,7 @@ public sealed class Reporter
             Flag = d.Flag,
             Phase = state.Phase,
             RollbackActive = state.RollbackActive,
+            Promotion = Newer(db?.Promotion, promotion, d),
             SloCard = db?.SloCard is { } current && current.WindowStart > d.WindowStart ? current : card,
             RecentDecisions = (db?.RecentDecisions ?? [])
                 .Where(x => x.DecisionId != d.DecisionId)

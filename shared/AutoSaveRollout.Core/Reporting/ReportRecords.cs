@@ -36,6 +36,8 @@ public sealed record Dashboard
     public required bool RollbackActive { get; init; }
     /// <summary>The latest window's SLO card.</summary>
     public SloCard? SloCard { get; init; }
+    /// <summary>Promotion eligibility of the phase in effect (null in off).</summary>
+    public AutoSaveRollout.Core.Lifecycle.PromotionStatus? Promotion { get; init; }
     /// <summary>Most recent decisions, newest first (at most <see cref="RecentLimit"/>).</summary>
     public required IReadOnlyList<DashboardDecision> RecentDecisions { get; init; }
     /// <summary>Last update (UTC).</summary>

@@ -18,14 +18,20 @@ public static class TemplateIds
     public const string Incident = "autosave-incident";
     /// <summary>Runbook line after a rollback call.</summary>
     public const string Rollback = "autosave-rollback";
+    /// <summary>A phase became eligible for promotion (posted once per streak to <c>channels.ok</c>).</summary>
+    public const string Eligible = "autosave-eligible";
 
     /// <summary>Every template id.</summary>
-    public static readonly IReadOnlyList<string> All = [Ok, Warn, Incident, Rollback];
+    public static readonly IReadOnlyList<string> All = [Ok, Warn, Incident, Rollback, Eligible];
 
     /// <summary>Placeholders a template may contain: <c>phase</c>, <c>window</c>, <c>p95</c> (s), <c>err_rate</c> (%),
-    /// <c>metric</c>, <c>cmd</c>, <c>initiator</c>.</summary>
-    public static readonly IReadOnlySet<string> Placeholders =
-        new HashSet<string>(StringComparer.Ordinal) { "phase", "window", "p95", "err_rate", "metric", "cmd", "initiator" };
+    /// <c>metric</c>, <c>cmd</c>, <c>initiator</c>; for <c>autosave-eligible</c> also <c>target</c> (B, C or complete),
+    /// <c>compliant_windows</c>, <c>since</c> (first window of the streak, <c>yyyy-MM-ddTHH:mmZ</c>) and <c>approvers</c>
+    /// (comma-separated roles). A placeholder without a value for the message being rendered fails the render.</summary>
+    public static readonly IReadOnlySet<string> Placeholders = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "phase", "window", "p95", "err_rate", "metric", "cmd", "initiator", "target", "compliant_windows", "since", "approvers",
+    };
 }
 
 /// <summary>

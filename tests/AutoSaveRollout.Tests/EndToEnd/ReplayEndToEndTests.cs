@@ -165,8 +165,11 @@ public class ReplayEndToEndTests
         var warns = results.Where(r => r.Decision!.Status == "warn").ToList();
         Assert.NotEmpty(warns);
         Assert.DoesNotContain(results, r => r.Decision!.Status == "violation");
-        var posts = h.Slack.RequestsTo(PipelineHarness.RolloutHook);
+        // Besides the warn posts, the rollout channel gets the one promotion-eligibility post (8 compliant windows in A).
+        var all = h.Slack.RequestsTo(PipelineHarness.RolloutHook);
+        var posts = all.Where(p => ((string?)Body(p)["text"])!.StartsWith("⚠️")).ToList();
         Assert.Equal(warns.Count, posts.Count);
+        Assert.StartsWith("🟢 AutoSave A eligible for promotion to B", (string?)Body(Assert.Single(all.Except(posts)))["text"]);
         Assert.Equal(["2026-11-20T08:30:00.0000000+00:00", "2026-11-20T08:45:00.0000000+00:00"], warns.Select(w => w.Decision!.WindowStart.ToString("O")).ToArray());
         Assert.Equal("⚠️ AutoSave A nearing limits / p95=2.223s / err=0.00% / action=watch", (string?)Body(posts[0])["text"]);
         Assert.Empty(h.PagerDuty.Requests);

@@ -93,7 +93,7 @@ public sealed class RetryEndToEndTests
 
         var calls = h.Flags.RequestsTo("/flags/autosave/rollback");
         Assert.Equal(2, calls.Count);                            // timed out, then answered
-        Assert.Equal(["dec-20261120T0900Z-A-351e77a7b2a8"], calls.Select(c => c.Header("Idempotency-Key")).Distinct());
+        Assert.Equal(["dec-20261120T0900Z-A-81d48aaaf760"], calls.Select(c => c.Header("Idempotency-Key")).Distinct());
         Assert.Equal(calls[0].Body, calls[1].Body);
         var retry = Assert.Single(seen);
         Assert.Equal("flag-service", retry.Target);
