@@ -52,13 +52,13 @@ internal static class RollbackCommand
                 }
             }
             var templates = TemplateRenderer.Load();
-            var cmd = $"autosave-rollout rollback --flag {request.Flag} --from {request.FromPhase} --to {request.ToPhase} --reason \"{request.Reason}\" --decision {request.DecisionId}";
+            var cmd = RollbackPlan.CommandFor(RollbackPlan.DefaultCliName, request.Flag, request.FromPhase, request.ToPhase, request.Reason, request.DecisionId);
             var line = templates.Render(TemplateIds.Rollback, new Dictionary<string, string?>
             {
                 ["cmd"] = cmd, ["initiator"] = parse.GetValue(initiator), ["metric"] = request.Reason,
             });
             await ports.Blobs.AppendAsync(StorePaths.Runbook,
-                Encoding.UTF8.GetBytes($"{Rfc3339.Format(time.GetUtcNow())} {request.DecisionId} {(isDryRun ? "[dry-run] " : "")}{line}\n"), ct);
+                Encoding.UTF8.GetBytes(Runbook.Line(time.GetUtcNow(), request.DecisionId, isDryRun, line)), ct);
             await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState).UpdateAsync(s =>
                 s is not null && s.Phase != request.FromPhase ? s
                     : (s ?? new RolloutState { Phase = request.FromPhase }) with

@@ -20,7 +20,7 @@ public sealed record AnalyzerOptions
     public Phase InitialPhase { get; init; } = Phase.A;
 
     /// <summary>How humans invoke the CLI in the rollback command written into decisions.</summary>
-    public string CliName { get; init; } = "autosave-rollout";
+    public string CliName { get; init; } = RollbackPlan.DefaultCliName;
 }
 
 /// <summary>
@@ -221,7 +221,7 @@ public sealed class Analyzer
         if (gate.RollbackRequired)
         {
             var reason = string.Join(",", gate.Violations) + " violation";
-            var cmd = $"{cliName} rollback --flag {policy.Flag} --from {phase.ToWire()} --to {next.ToWire()} --reason \"{reason}\" --decision {id}";
+            var cmd = RollbackPlan.CommandFor(cliName, policy.Flag, phase.ToWire(), next.ToWire(), reason, id);
             rollback = new RollbackPlan(phase.ToWire(), next.ToWire(), reason, cmd);
         }
         return new DecisionRecord

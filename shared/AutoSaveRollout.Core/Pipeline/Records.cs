@@ -56,7 +56,32 @@ public sealed record DecisionSamples(long Completed, long Errors, long Retryable
 /// <param name="ToPhase">One phase back (B, A, off).</param>
 /// <param name="Reason">E.g. <c>p95_s violation</c>.</param>
 /// <param name="Command">The command a human runs to perform it by hand.</param>
-public sealed record RollbackPlan(string FromPhase, string ToPhase, string Reason, string Command);
+public sealed record RollbackPlan(string FromPhase, string ToPhase, string Reason, string Command)
+{
+    /// <summary>Name of the operator CLI in printed commands (the published binary).</summary>
+    public const string DefaultCliName = "autosave-rollout";
+
+    /// <summary>
+    /// The manual rollback command for humans, e.g.
+    /// <c>autosave-rollout rollback --flag autosave --from B --to A --reason "p95_s violation" --decision dec-…</c>.
+    /// </summary>
+    public static string CommandFor(string cliName, string flag, string fromPhase, string toPhase, string reason, string decisionId) =>
+        $"{cliName} rollback --flag {flag} --from {fromPhase} --to {toPhase} --reason \"{reason}\" --decision {decisionId}";
+}
+
+/// <summary>
+/// The runbook log (<see cref="StorePaths.Runbook"/>): one text line per rollback,
+/// <c>{RFC 3339 UTC time} {decision id} [dry-run ]{rendered autosave-rollback template}</c>.
+/// </summary>
+public static class Runbook
+{
+    /// <summary>The line without its timestamp (leading space and trailing LF included); identifies a rollback's line.</summary>
+    public static string Entry(string decisionId, bool dryRun, string text) => $" {decisionId} {(dryRun ? "[dry-run] " : "")}{text}\n";
+
+    /// <summary>The whole line as appended at <paramref name="now"/>.</summary>
+    public static string Line(DateTimeOffset now, string decisionId, bool dryRun, string text) =>
+        Telemetry.Rfc3339.Format(now) + Entry(decisionId, dryRun, text);
+}
 
 /// <summary>The Analyzer's decision for one window (<see cref="StorePaths.Decision"/>).</summary>
 public sealed record DecisionRecord

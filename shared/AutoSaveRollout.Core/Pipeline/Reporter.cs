@@ -454,15 +454,14 @@ public sealed class Reporter
     // finds its line (everything after the timestamp) already in the log and does not append it again.
     private async Task AppendRunbookAsync(DecisionRecord d, string text, CancellationToken ct)
     {
-        var prefix = _options.DryRun ? "[dry-run] " : "";
-        var entry = $" {d.DecisionId} {prefix}{text}\n";
+        var entry = Runbook.Entry(d.DecisionId, _options.DryRun, text);
         if (await _blobs.TryGetAsync(StorePaths.Runbook, ct).ConfigureAwait(false) is { } log
             && Encoding.UTF8.GetString(log.Content).Contains(entry, StringComparison.Ordinal))
         {
             _log.LogInformation("report {DecisionId}: runbook line already written; not appending it again", d.DecisionId);
             return;
         }
-        var line = Rfc3339.Format(_time.GetUtcNow()) + entry;
+        var line = Runbook.Line(_time.GetUtcNow(), d.DecisionId, _options.DryRun, text);
         await _blobs.AppendAsync(StorePaths.Runbook, Encoding.UTF8.GetBytes(line), ct).ConfigureAwait(false);
     }
 
