@@ -39,11 +39,14 @@ public static class MeteredPipeline
         return manifests;
     }
 
-    /// <summary>The analyze-queue handler, timed as stage <c>analyzer</c>, counting each decision.</summary>
+    /// <summary>
+    /// The analyze-queue handler, timed as stage <c>analyzer</c>, counting each window decision. A
+    /// <c>collector.retry_exhausted</c> message yields no decision (the Analyzer returns null) and counts none.
+    /// </summary>
     public static Func<string, CancellationToken, Task> AnalyzerHandler(Analyzer analyzer, PipelineMetrics metrics) => async (text, ct) =>
     {
         var decision = await metrics.TimeAsync(PipelineMetrics.AnalyzerStage, () => analyzer.HandleAsync(text, ct)).ConfigureAwait(false);
-        metrics.RecordDecision(decision);
+        if (decision is not null) metrics.RecordDecision(decision);
     };
 
     /// <summary>The report-queue handler, timed as stage <c>reporter</c>.</summary>

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using AutoSaveRollout.Adapters.Storage.FileSystem;
 using AutoSaveRollout.Adapters.Telemetry;
+using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Pipeline;
+using AutoSaveRollout.Hosting.Metrics;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reliability;
 using AutoSaveRollout.Core.Simulation;
@@ -77,6 +79,23 @@ public sealed class CollectorRetryTests : IAsyncLifetime
 
     private async Task<RolloutState> StateAsync() =>
         (await new JsonRecordStore<RolloutState>(_h.Ports.Blobs, StorePaths.RolloutState).ReadAsync()).Value!;
+
+    [Fact]
+    public async Task The_metered_analyze_handler_that_run_uses_takes_a_give_up_message_without_failing_it()
+    {
+        _telemetry.SetDefault(Path, ScriptedResponse.Text(503, "upstream unavailable"));
+        await Assert.ThrowsAsync<TelemetrySourceException>(() => NewCollector().CollectDueAsync());
+
+        using var metrics = new PipelineMetrics(_clock);
+        var analyzer = new Analyzer(_h.Ports.Blobs, _h.Ports.Queues, _h.Policy, _clock);
+        var options = new QueueProcessingOptions { VisibilityTimeout = TimeSpan.Zero, MaxDequeueCount = 1 };
+        var handled = await new QueueProcessor(_h.Ports.Queues, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(analyzer, metrics),
+            options, _h.Ports.Blobs, _clock).DrainAsync();
+
+        Assert.Equal(1, handled);
+        Assert.Equal("", _h.ReadStoreText(QueueProcessor.DeadLetterLog)); // a failure would have dead-lettered it at once
+        Assert.NotEqual("", _h.ReadStoreText(StorePaths.CollectorIncident(TimeWindow.StartingAt(T0))));
+    }
 
     [Fact]
     public async Task A_window_failing_five_times_is_logged_paged_once_and_retried_by_the_next_run_without_any_rollback()
