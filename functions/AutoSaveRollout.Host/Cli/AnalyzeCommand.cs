@@ -42,27 +42,14 @@ internal static class AnalyzeCommand
 
             var root = parse.GetValue(store)!;
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-            var clock = new SimulatedClock(coverage.First.End);
             var ports = PipelineFactory.CreatePorts(PipelineFactory.LoadConfiguration(), root, TimeProvider.System, dryRun: true, rolloutPolicy);
-            await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
-                .UpdateAsync(_ => new RolloutState { Phase = p.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct);
-
-            var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, new BatchFileSource(file), clock,
-                new CollectorOptions { AcceptAnyTimestamp = true });
-            var analyzer = new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, clock, new AnalyzerOptions { InitialPhase = p });
-            var reporter = new Reporter(ports.Blobs, rolloutPolicy, templates, ports.Slack, ports.PagerDuty, ports.Flags, clock,
-                new ReporterOptions { DryRun = true });
-            var queueOptions = HostJsonSettings.Defaults.Queues;
-            var manifest = await collector.CollectWindowAsync(coverage.First, ct);
-            await new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, analyzer.HandleAsync, queueOptions, ports.Blobs, clock).DrainAsync(ct);
-            await new QueueProcessor(ports.Queues, StorePaths.ReportQueue, reporter.HandleAsync, queueOptions, ports.Blobs, clock).DrainAsync(ct);
-
-            var decision = Json.FromBytes<DecisionRecord>((await ports.Blobs.TryGetAsync(StorePaths.Decision(coverage.First), ct))!.Content);
-            var outbox = await ports.Blobs.TryGetAsync(StorePaths.Outbox(coverage.First), ct) is { } o ? Json.FromBytes<Outbox>(o.Content) : null;
+            var window = (await new ReplayRunner(ports, rolloutPolicy, templates).RunWindowsAsync(new BatchFileSource(file), [coverage.First],
+                new ReplayOptions(p, DryRun: true, TimeSpan.Zero, HostJsonSettings.Defaults.Queues),
+                new CollectorOptions { AcceptAnyTimestamp = true }, ct)).Single();
             if (coverage.First != coverage.Last)
                 Console.Error.WriteLine($"note: {file} spans windows {coverage.First} to {coverage.Last}; analysed as one batch");
-            Console.WriteLine(JsonSerializer.Serialize(decision, Json.Pretty));
-            ReplayCommand.Print(CliSupport.CreateConsole(), [new ReplayWindow(manifest, decision, outbox)], ports.StorageDescription, dryRun: true);
+            Console.WriteLine(JsonSerializer.Serialize(window.Decision, Json.Pretty));
+            ReplayCommand.Print(CliSupport.CreateConsole(), [window], ports.StorageDescription, dryRun: true);
             return CliSupport.Success;
         }));
         return command;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using AutoSaveRollout.Adapters.Telemetry;
 using AutoSaveRollout.Core.Gates;
 using AutoSaveRollout.Core.Pipeline;
+using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Simulation;
@@ -52,7 +53,18 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
     {
         var coverage = await source.GetCoverageAsync(ct).ConfigureAwait(false)
             ?? throw new InvalidDataException($"no accepted telemetry event in {source.Description}");
-        var clock = new SimulatedClock(coverage.First.Start);
+        return await RunWindowsAsync(source, TimeWindow.Range(coverage.First, coverage.Last).ToList(), options, ct: ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="windows"/> (in order, at least one) through the three stages as described on the class;
+    /// <paramref name="collectorOptions"/> selects e.g. the simulation mode of <c>analyze</c>
+    /// (<see cref="CollectorOptions.AcceptAnyTimestamp"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<ReplayWindow>> RunWindowsAsync(ITelemetrySource source, IReadOnlyList<TimeWindow> windows, ReplayOptions options,
+        CollectorOptions? collectorOptions = null, CancellationToken ct = default)
+    {
+        var clock = new SimulatedClock(windows[0].Start);
 
         await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
             .UpdateAsync(s => options.Resume && s is not null ? s : new RolloutState { Phase = options.Phase.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct)
@@ -60,7 +72,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
 
         if (options.Resume) await DiscardQueuedMessagesAsync(ct).ConfigureAwait(false);
 
-        var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, source, clock);
+        var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, source, clock, collectorOptions);
         var analyzer = new Analyzer(ports.Blobs, ports.Queues, policy, clock, new AnalyzerOptions { InitialPhase = options.Phase });
         var reporter = new Reporter(ports.Blobs, policy, templates, ports.Slack, ports.PagerDuty, ports.Flags, clock,
             new ReporterOptions { DryRun = options.DryRun });
@@ -69,7 +81,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         var report = new QueueProcessor(ports.Queues, StorePaths.ReportQueue, (m, c) => reporter.HandleAsync(m, c), queueOptions, ports.Blobs, clock);
 
         var results = new List<ReplayWindow>();
-        foreach (var window in TimeWindow.Range(coverage.First, coverage.Last))
+        foreach (var window in windows)
         {
             clock.Set(window.End + options.SimulatedLatency);
             var manifest = await collector.CollectWindowAsync(window, ct).ConfigureAwait(false);
@@ -89,13 +101,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
     private async Task DiscardQueuedMessagesAsync(CancellationToken ct)
     {
         foreach (var name in new[] { StorePaths.AnalyzeQueue, StorePaths.ReportQueue })
-        {
-            var queue = ports.Queues.GetQueue(name);
-            await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
-            IReadOnlyList<Core.Ports.QueueMessage> batch;
-            while ((batch = await queue.ReceiveAsync(32, TimeSpan.FromMinutes(1), ct).ConfigureAwait(false)).Count > 0)
-                foreach (var m in batch) await queue.DeleteAsync(m, ct).ConfigureAwait(false);
-        }
+            await ports.Queues.GetQueue(name).DeleteAllVisibleAsync(TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
     }
 
     private async Task<T?> ReadAsync<T>(string path, CancellationToken ct) where T : class

@@ -40,13 +40,7 @@ public static class ReplayStore
                 if (await ports.Blobs.DeleteAsync(p, ct).ConfigureAwait(false)) deleted++;
         }
         foreach (var name in Queues)
-        {
-            var q = ports.Queues.GetQueue(name);
-            await q.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
-            IReadOnlyList<Core.Ports.QueueMessage> batch;
-            while ((batch = await q.ReceiveAsync(32, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false)).Count > 0)
-                foreach (var m in batch) await q.DeleteAsync(m, ct).ConfigureAwait(false);
-        }
+            await ports.Queues.GetQueue(name).DeleteAllVisibleAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
         return deleted;
     }
 }

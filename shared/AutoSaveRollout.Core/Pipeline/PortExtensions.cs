@@ -19,4 +19,21 @@ public static class PortExtensions
         await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
         await queue.SendAsync(JsonSerializer.Serialize(message, Json.Compact), null, ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Creates the queue when missing and deletes every visible message (each is received with a <paramref name="hold"/>
+    /// visibility timeout, then deleted). Returns how many were deleted.
+    /// </summary>
+    public static async Task<int> DeleteAllVisibleAsync(this IMessageQueue queue, TimeSpan hold, CancellationToken ct = default)
+    {
+        await queue.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
+        var deleted = 0;
+        IReadOnlyList<QueueMessage> batch;
+        while ((batch = await queue.ReceiveAsync(32, hold, ct).ConfigureAwait(false)).Count > 0)
+        {
+            foreach (var m in batch) await queue.DeleteAsync(m, ct).ConfigureAwait(false);
+            deleted += batch.Count;
+        }
+        return deleted;
+    }
 }
