@@ -72,6 +72,10 @@ internal static class CliSupport
 
     public static string OneLine(string s) => s.ReplaceLineEndings(" ");
 
+    /// <summary>A number for a table cell (<paramref name="format"/>, invariant culture), or <c>–</c> when undefined.</summary>
+    public static string Cell(double? value, string format) =>
+        value is { } x ? x.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "–";
+
     /// <summary>A console that keeps tables readable when output is redirected (CI logs, files).</summary>
     public static IAnsiConsole CreateConsole()
     {

@@ -84,8 +84,7 @@ internal static class ReplayCommand
         foreach (var w in results)
         {
             var d = w.Decision;
-            string Num(string metric, string format) =>
-                d?.Metrics[metric].Value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
+            string Num(string metric, string format) => CliSupport.Cell(d?.Metrics[metric].Value, format);
             var status = d?.Status ?? "dead-lettered";
             var colour = status switch { "violation" => "red", "warn" => "yellow", "ok" => "green", _ => "grey" };
             table.AddRow(

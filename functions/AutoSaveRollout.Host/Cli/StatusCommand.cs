@@ -50,5 +50,5 @@ internal static class StatusCommand
         return command;
     }
 
-    private static string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
+    private static string F(double? v, string format) => CliSupport.Cell(v, format);
 }
