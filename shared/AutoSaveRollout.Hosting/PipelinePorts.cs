@@ -25,4 +25,11 @@ public sealed record PipelinePorts(
     /// (<c>CollectorOptions.Retries</c>) and subscribe to <see cref="RetryPolicy.Retrying"/> to count retries.
     /// </summary>
     public RetryPolicy Retries { get; init; } = new();
+
+    /// <summary>
+    /// PagerDuty REST API v2 (incident status and priority) for escalation and the acknowledgement evidence check; null
+    /// when <c>PagerDuty:ApiToken</c> is not configured (and in dry-run), in which case nothing is escalated and a move
+    /// with incidents to check is blocked.
+    /// </summary>
+    public IPagerDutyIncidents? PagerDutyIncidents { get; init; }
 }

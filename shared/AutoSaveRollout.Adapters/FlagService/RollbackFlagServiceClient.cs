@@ -74,20 +74,50 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
     /// </exception>
     /// <exception cref="DeliveryException">Classified as in the type's remarks; <see cref="DeliveryException.Target"/> is <c>flag-service</c>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default)
+    public Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default)
     {
         Validate(request);
-        var body = JsonSerializer.Serialize(
-            new RollbackBody(request.FromPhase, request.ToPhase, request.Reason, request.DecisionId), Json);
-        using var message = new HttpRequestMessage(HttpMethod.Post, RollbackUrl(request.Flag))
+        var body = JsonSerializer.Serialize(new RollbackBody(request.FromPhase, request.ToPhase, request.Reason, request.DecisionId), Json);
+        return PostAsync(RollbackUrl(request.Flag), body, request.DecisionId,
+            $"rollback of flag '{request.Flag}' {request.FromPhase}→{request.ToPhase} (decision {request.DecisionId})", cancellationToken);
+    }
+
+    /// <summary>The URL a phase move of <paramref name="flag"/> is posted to: <c>{BaseUrl}/flags/{escaped flag}/phase</c>.</summary>
+    public Uri PhaseUrl(string flag) => new($"{_baseUrl}/flags/{Uri.EscapeDataString(flag)}/phase");
+
+    /// <summary>
+    /// <c>POST {BaseUrl}/flags/{flag}/phase</c> with <c>{"from_phase":"A","to_phase":"B","reason":"…","move_id":"…"}</c> and
+    /// <c>Idempotency-Key: &lt;move_id&gt;</c>; outcomes classified as for <see cref="RollbackAsync"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// Empty flag, phase or reason; the move is not exactly one phase forward (A→B, B→C, C→complete); move id empty,
+    /// longer than 255 characters or not visible ASCII. Thrown before anything is sent.
+    /// </exception>
+    /// <exception cref="DeliveryException">Classified as in the type's remarks; target <c>flag-service</c>.</exception>
+    public Task SetPhaseAsync(FlagPhaseRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Validate(new FlagRollbackRequest(request.Flag, request.FromPhase, request.ToPhase, request.Reason, request.MoveId));
+        if (!IsOneStepForward(request.FromPhase, request.ToPhase))
+            throw new ArgumentException($"a phase move goes exactly one phase forward (A→B, B→C, C→complete), not {request.FromPhase}→{request.ToPhase}",
+                nameof(request));
+        var body = JsonSerializer.Serialize(new PhaseBody(request.FromPhase, request.ToPhase, request.Reason, request.MoveId), Json);
+        return PostAsync(PhaseUrl(request.Flag), body, request.MoveId,
+            $"phase move of flag '{request.Flag}' {request.FromPhase}→{request.ToPhase} (move {request.MoveId})", cancellationToken);
+    }
+
+    private static bool IsOneStepForward(string from, string to) => (from, to) is ("A", "B") or ("B", "C") or ("C", "complete");
+
+    private async Task PostAsync(Uri url, string body, string idempotencyKey, string what, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new StringContent(body, Encoding.UTF8, MediaTypeNames.Application.Json),
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
-        message.Headers.TryAddWithoutValidation("Idempotency-Key", request.DecisionId);
+        message.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
         message.Headers.Accept.ParseAdd(MediaTypeNames.Application.Json);
 
-        var what = $"rollback of flag '{request.Flag}' {request.FromPhase}→{request.ToPhase} (decision {request.DecisionId})";
         using var deadline = HttpSupport.Deadline(_http, cancellationToken);
         HttpResponseMessage response;
         try
@@ -139,4 +169,10 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
         [property: JsonPropertyName("to_phase")] string ToPhase,
         [property: JsonPropertyName("reason")] string Reason,
         [property: JsonPropertyName("decision_id")] string DecisionId);
+
+    private sealed record PhaseBody(
+        [property: JsonPropertyName("from_phase")] string FromPhase,
+        [property: JsonPropertyName("to_phase")] string ToPhase,
+        [property: JsonPropertyName("reason")] string Reason,
+        [property: JsonPropertyName("move_id")] string MoveId);
 }

@@ -137,6 +137,18 @@ public sealed record RolloutState
     public DateTimeOffset? LastDecidedWindowStart { get; init; }
     /// <summary>Promotion eligibility of the phase in effect as of the latest reported window (null in off or before any report).</summary>
     public AutoSaveRollout.Core.Lifecycle.PromotionStatus? Promotion { get; init; }
+    /// <summary>
+    /// When the phase in effect began (UTC): the first state, a promotion, or a step back. Approvals count only when given
+    /// in this phase segment (<c>phase_since</c> of the approval equals it); null for states written before the lifecycle
+    /// (treated as the beginning of time).
+    /// </summary>
+    public DateTimeOffset? PhaseSince { get; init; }
+    /// <summary>When the latest promotion (phase move forward) happened (UTC); evidence checks cover everything since. Null before the first.</summary>
+    public DateTimeOffset? LastMoveAt { get; init; }
+    /// <summary>When the latest rollback (automatic, manual through the pipeline, or <c>rca_overdue</c>) happened (UTC); drives the 5-minute collector cadence.</summary>
+    public DateTimeOffset? LastRollbackAt { get; init; }
+    /// <summary>When Governance's sign-off completed the rollout (phase C, <c>complete</c>); null while not complete. A step back clears it.</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
     /// <summary>Last update (UTC).</summary>
     public DateTimeOffset UpdatedAt { get; init; }
 }

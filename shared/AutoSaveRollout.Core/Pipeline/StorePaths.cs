@@ -51,6 +51,27 @@ public static class StorePaths
     /// <summary>Collector progress: last fully collected window.</summary>
     public const string CollectorState = "state/collector.json";
 
+    /// <summary>
+    /// The governance audit log (JSONL, append-only): approvals, voided approvals, blocked and completed moves, step backs,
+    /// retry-failure reviews and evidence waivers, one <c>AuditEntry</c> per line.
+    /// </summary>
+    public const string Audit = "reports/governance/audit.jsonl";
+
+    /// <summary>Incident ledger: every PagerDuty incident the pipeline triggered, its acknowledgement, escalation and RCA.</summary>
+    public const string Incidents = "state/incidents.json";
+
+    /// <summary>Lifecycle progress (pending move, last blocked reasons, last daily report).</summary>
+    public const string Lifecycle = "state/lifecycle.json";
+
+    /// <summary>Root-cause analysis of the incidents of a day: <c>reports/rca/{yyyy-MM-dd}.md</c>.</summary>
+    public static string Rca(DateOnly date) => "reports/rca/" + date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + ".md";
+
+    /// <summary>Outbox of a lifecycle action (promotion, step back, escalation, daily report) by its id.</summary>
+    public static string LifecycleOutbox(string id) => $"reports/outbox/lifecycle/{id}.json";
+
+    /// <summary>The phase C daily report of <paramref name="date"/> (JSON).</summary>
+    public static string DailyReport(DateOnly date) => "reports/daily/" + date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + ".json";
+
     /// <summary>Queue the Collector feeds and the Analyzer consumes.</summary>
     public const string AnalyzeQueue = "autosave-analyze";
 

@@ -87,9 +87,60 @@ public interface IPagerDutyEvents
 /// <param name="DecisionId">The decision that requires the rollback; also the <c>Idempotency-Key</c>.</param>
 public sealed record FlagRollbackRequest(string Flag, string FromPhase, string ToPhase, string Reason, string DecisionId);
 
-/// <summary>The rollback flag service: <c>POST {base}/flags/{flag}/rollback</c>, Bearer token, <c>Idempotency-Key</c>.</summary>
+/// <summary>Body of a phase move (promotion) call to the flag service.</summary>
+/// <param name="Flag">Feature flag name, e.g. <c>autosave</c>.</param>
+/// <param name="FromPhase">Phase in effect: A, B or C.</param>
+/// <param name="ToPhase">One phase forward: B, C, or <c>complete</c> (C signed off; exposure stays 100%).</param>
+/// <param name="Reason">Why, e.g. <c>promotion approved by sre,dev_lead</c>.</param>
+/// <param name="MoveId">Deterministic id of the move; also the <c>Idempotency-Key</c>.</param>
+public sealed record FlagPhaseRequest(string Flag, string FromPhase, string ToPhase, string Reason, string MoveId);
+
+/// <summary>
+/// The flag service: <c>POST {base}/flags/{flag}/rollback</c> (one phase back) and <c>POST {base}/flags/{flag}/phase</c>
+/// (one phase forward), Bearer token, <c>Idempotency-Key</c>.
+/// </summary>
 public interface IRollbackFlagService
 {
     /// <summary>Requests the rollback; any 2xx is success. Throws <see cref="DeliveryException"/>.</summary>
     Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Requests a phase move (promotion); any 2xx is success. Throws <see cref="DeliveryException"/>.</summary>
+    Task SetPhaseAsync(FlagPhaseRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// A PagerDuty incident as the REST API v2 reports it (<c>GET /incidents?incident_key=…</c>; PagerDuty api-schema
+/// <c>Incident</c>).
+/// </summary>
+/// <param name="Id">PagerDuty incident id, e.g. <c>PT4KHLK</c>.</param>
+/// <param name="IncidentNumber">The account-wide incident number (the <c>#1234</c> people quote).</param>
+/// <param name="Status"><c>triggered</c>, <c>acknowledged</c> or <c>resolved</c>.</param>
+/// <param name="CreatedAt">When PagerDuty opened the incident (UTC).</param>
+/// <param name="RespondedAt">
+/// First human response (UTC): the earliest acknowledgement, or the resolution when it was resolved without one; null
+/// while nobody has responded.
+/// </param>
+/// <param name="Priority">Priority name (e.g. <c>P1</c>), null when none is set.</param>
+/// <param name="HtmlUrl">Link to the incident in the PagerDuty web app.</param>
+public sealed record PagerDutyIncident(string Id, int? IncidentNumber, string Status, DateTimeOffset CreatedAt, DateTimeOffset? RespondedAt,
+    string? Priority, string? HtmlUrl);
+
+/// <summary>
+/// PagerDuty REST API v2 (<c>https://api.pagerduty.com</c>, <c>Authorization: Token token=…</c>): finds the incident an
+/// Events v2 trigger opened and raises its priority when nobody acknowledged it in time.
+/// </summary>
+public interface IPagerDutyIncidents
+{
+    /// <summary>
+    /// The incident opened under <paramref name="incidentKey"/> (the Events v2 <c>dedup_key</c>), any status, any age; null
+    /// when PagerDuty has none. Throws <see cref="DeliveryException"/> (target <c>pagerduty-api</c>).
+    /// </summary>
+    Task<PagerDutyIncident?> FindByIncidentKeyAsync(string incidentKey, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets the priority of incident <paramref name="incidentId"/> to the priority named <paramref name="priorityName"/>
+    /// (e.g. <c>P1</c>), with the configured <c>From</c> user. Throws <see cref="DeliveryException"/> (target
+    /// <c>pagerduty-api</c>); an unknown priority name is a permanent failure.
+    /// </summary>
+    Task SetPriorityAsync(string incidentId, string priorityName, CancellationToken cancellationToken = default);
 }

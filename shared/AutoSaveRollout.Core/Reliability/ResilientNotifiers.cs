@@ -44,4 +44,8 @@ public sealed class ResilientFlagService(IRollbackFlagService inner, ResilienceP
     /// <inheritdoc />
     public Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default) =>
         pipeline.ExecuteAsync(async ct => await inner.RollbackAsync(request, ct).ConfigureAwait(false), cancellationToken).AsTask();
+
+    /// <inheritdoc />
+    public Task SetPhaseAsync(FlagPhaseRequest request, CancellationToken cancellationToken = default) =>
+        pipeline.ExecuteAsync(async ct => await inner.SetPhaseAsync(request, ct).ConfigureAwait(false), cancellationToken).AsTask();
 }

@@ -20,17 +20,33 @@ public static class TemplateIds
     public const string Rollback = "autosave-rollback";
     /// <summary>A phase became eligible for promotion (posted once per streak to <c>channels.ok</c>).</summary>
     public const string Eligible = "autosave-eligible";
+    /// <summary>A phase moved forward after its approvals and evidence checks (to <c>channels.ok</c>).</summary>
+    public const string Promoted = "autosave-promoted";
+    /// <summary>An approved, eligible move was blocked by failed evidence checks (to <c>channels.ok</c>, once per set of reasons).</summary>
+    public const string MoveBlocked = "autosave-move-blocked";
+    /// <summary>An incident nobody acknowledged within 30 minutes, raised to P1 (to <c>channels.escalation</c>).</summary>
+    public const string Escalation = "autosave-escalation";
+    /// <summary>No RCA 24 h after an incident: the phase stepped back one (to <c>channels.incident</c>).</summary>
+    public const string RcaOverdue = "autosave-rca-overdue";
+    /// <summary>Phase C daily report (to <c>channels.ok</c>).</summary>
+    public const string Daily = "autosave-daily";
 
     /// <summary>Every template id.</summary>
-    public static readonly IReadOnlyList<string> All = [Ok, Warn, Incident, Rollback, Eligible];
+    public static readonly IReadOnlyList<string> All = [Ok, Warn, Incident, Rollback, Eligible, Promoted, MoveBlocked, Escalation, RcaOverdue, Daily];
 
     /// <summary>Placeholders a template may contain: <c>phase</c>, <c>window</c>, <c>p95</c> (s), <c>err_rate</c> (%),
     /// <c>metric</c>, <c>cmd</c>, <c>initiator</c>; for <c>autosave-eligible</c> also <c>target</c> (B, C or complete),
     /// <c>compliant_windows</c>, <c>since</c> (first window of the streak, <c>yyyy-MM-ddTHH:mmZ</c>) and <c>approvers</c>
-    /// (comma-separated roles). A placeholder without a value for the message being rendered fails the render.</summary>
+    /// (comma-separated roles). Lifecycle templates also use <c>approvals</c> (<c>role=name</c>, comma-separated),
+    /// <c>move_id</c>, <c>exposure</c> (%), <c>reasons</c> (<c>; </c>-separated), <c>incident</c>, <c>minutes</c>, <c>priority</c>,
+    /// <c>raised</c> (<c>yyyy-MM-ddTHH:mmZ</c>), <c>date</c> (<c>yyyy-MM-dd</c>), <c>windows</c>, <c>compliance</c> (%),
+    /// <c>incidents</c>, <c>p95_trend</c> and <c>err_trend</c>.
+    /// A placeholder without a value for the message being rendered fails the render.</summary>
     public static readonly IReadOnlySet<string> Placeholders = new HashSet<string>(StringComparer.Ordinal)
     {
         "phase", "window", "p95", "err_rate", "metric", "cmd", "initiator", "target", "compliant_windows", "since", "approvers",
+        "approvals", "move_id", "exposure", "reasons", "incident", "minutes", "priority", "raised", "date", "windows", "compliance",
+        "incidents", "p95_trend", "err_trend",
     };
 }
 

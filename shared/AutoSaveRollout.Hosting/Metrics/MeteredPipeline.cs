@@ -84,5 +84,8 @@ public static class MeteredPipeline
     {
         public Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default) =>
             CountAsync(metrics, FlagServiceChannel, async () => { await inner.RollbackAsync(request, cancellationToken).ConfigureAwait(false); return true; }, cancellationToken);
+
+        public Task SetPhaseAsync(FlagPhaseRequest request, CancellationToken cancellationToken = default) =>
+            CountAsync(metrics, FlagServiceChannel, async () => { await inner.SetPhaseAsync(request, cancellationToken).ConfigureAwait(false); return true; }, cancellationToken);
     }
 }
