@@ -1,3 +1,4 @@
+using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
@@ -152,8 +153,11 @@ public static class FunctionsPipeline
             new CollectorOptions { Retries = ports.Retries }, sp.GetService<ILogger<Collector>>()));
         services.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, policy, sp.GetRequiredService<TimeProvider>(),
             new AnalyzerOptions { InitialPhase = settings.InitialPhase }, sp.GetService<ILogger<Analyzer>>()));
+        services.AddSingleton(sp => ports.CreateLifecycle(policy, templates, sp.GetRequiredService<TimeProvider>(), settings.DryRun,
+            sp.GetService<ILoggerFactory>()?.CreateLogger("Lifecycle")));
         services.AddSingleton(sp => new Reporter(ports.Blobs, policy, templates, ports.Slack, ports.PagerDuty, ports.Flags,
-            sp.GetRequiredService<TimeProvider>(), new ReporterOptions { DryRun = settings.DryRun }, sp.GetService<ILogger<Reporter>>()));
+            sp.GetRequiredService<TimeProvider>(), new ReporterOptions { DryRun = settings.DryRun }, sp.GetService<ILogger<Reporter>>(),
+            sp.GetRequiredService<LifecycleService>()));
         return services;
     }
 

@@ -1,4 +1,8 @@
+using AutoSaveRollout.Core.Lifecycle;
+using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Reporting;
+using Microsoft.Extensions.Logging;
 using AutoSaveRollout.Core.Reliability;
 
 namespace AutoSaveRollout.Hosting;
@@ -32,4 +36,11 @@ public sealed record PipelinePorts(
     /// with incidents to check is blocked.
     /// </summary>
     public IPagerDutyIncidents? PagerDutyIncidents { get; init; }
+
+    /// <summary>
+    /// The lifecycle stage on these ports: approvals, phase moves, escalation, RCA deadlines and the daily report
+    /// (<see cref="LifecycleService"/>), with <paramref name="dryRun"/> and the design's default durations.
+    /// </summary>
+    public LifecycleService CreateLifecycle(RolloutPolicy policy, TemplateRenderer templates, TimeProvider time, bool dryRun, ILogger? log = null) =>
+        new(Blobs, Locks, policy, templates, Slack, Flags, PagerDutyIncidents, time, new LifecycleOptions { DryRun = dryRun }, log);
 }

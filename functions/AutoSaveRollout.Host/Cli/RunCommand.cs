@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoSaveRollout.Core.Observability;
+using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
@@ -68,8 +69,11 @@ internal static class RunCommand
             s.AddSingleton(metrics);
             s.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, time, new CollectorOptions { Retries = ports.Retries }, sp.GetRequiredService<ILogger<Collector>>()));
             s.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, time, new AnalyzerOptions { InitialPhase = initial }, sp.GetRequiredService<ILogger<Analyzer>>()));
+            s.AddSingleton(sp => ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle")));
             s.AddSingleton(sp => new Reporter(ports.Blobs, rolloutPolicy, templates, ports.Slack, ports.PagerDuty, ports.Flags, time,
-                new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>()));
+                new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>(), sp.GetRequiredService<LifecycleService>()));
+            s.AddSingleton<IHostedService>(sp => new LifecycleTimerService(sp.GetRequiredService<LifecycleService>(), time,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle.Timer")));
             s.AddHostedService<CollectorTimerService>();
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
             // Registered as plain IHostedService singletons: AddHostedService(factory) uses TryAddEnumerable, which keeps only

@@ -67,7 +67,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         var clock = new SimulatedClock(windows[0].Start);
 
         await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
-            .UpdateAsync(s => options.Resume && s is not null ? s : new RolloutState { Phase = options.Phase.ToWire(), UpdatedAt = clock.GetUtcNow() }, ct)
+            .UpdateAsync(s => options.Resume && s is not null ? s : new RolloutState { Phase = options.Phase.ToWire(), PhaseSince = clock.GetUtcNow(), UpdatedAt = clock.GetUtcNow() }, ct)
             .ConfigureAwait(false);
 
         if (options.Resume) await DiscardQueuedMessagesAsync(ct).ConfigureAwait(false);
@@ -75,7 +75,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, source, clock, collectorOptions);
         var analyzer = new Analyzer(ports.Blobs, ports.Queues, policy, clock, new AnalyzerOptions { InitialPhase = options.Phase });
         var reporter = new Reporter(ports.Blobs, policy, templates, ports.Slack, ports.PagerDuty, ports.Flags, clock,
-            new ReporterOptions { DryRun = options.DryRun });
+            new ReporterOptions { DryRun = options.DryRun }, lifecycle: ports.CreateLifecycle(policy, templates, clock, options.DryRun));
         var queueOptions = options.Queue with { VisibilityTimeout = TimeSpan.Zero };
         var analyze = new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, (m, c) => analyzer.HandleAsync(m, c), queueOptions, ports.Blobs, clock);
         var report = new QueueProcessor(ports.Queues, StorePaths.ReportQueue, (m, c) => reporter.HandleAsync(m, c), queueOptions, ports.Blobs, clock);

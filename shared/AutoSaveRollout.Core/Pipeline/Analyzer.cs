@@ -262,9 +262,11 @@ public sealed class Analyzer
         {
             if (s?.LastDecidedWindowStart is { } last && last >= d.WindowStart) return s;
             var phase = d.RollbackRequired && (s is null || s.Phase == d.Phase) ? d.NextPhase : s?.Phase ?? d.Phase;
-            return (s ?? new RolloutState { Phase = d.Phase }) with
+            var now = _time.GetUtcNow();
+            return (s ?? new RolloutState { Phase = d.Phase, PhaseSince = now }) with
             {
                 Phase = phase,
+                PhaseSince = s is not null && phase == s.Phase ? s.PhaseSince : now, // a step back starts a new phase segment
                 LastDecidedWindowStart = d.WindowStart,
                 UpdatedAt = _time.GetUtcNow(),
             };

@@ -1,3 +1,7 @@
+using System.Text;
+using AutoSaveRollout.Core.Ports;
+using Microsoft.Extensions.Logging;
+
 namespace AutoSaveRollout.Core.Pipeline;
 
 /// <summary>
@@ -81,6 +85,23 @@ public static class Runbook
     /// <summary>The whole line as appended at <paramref name="now"/>.</summary>
     public static string Line(DateTimeOffset now, string decisionId, bool dryRun, string text) =>
         Telemetry.Rfc3339.Format(now) + Entry(decisionId, dryRun, text);
+
+    /// <summary>
+    /// Appends the line of rollback <paramref name="id"/> at <paramref name="now"/> unless the log already holds its
+    /// <see cref="Entry"/>: one line per rollback even across a crash between the append and the outbox update.
+    /// </summary>
+    public static async Task AppendOnceAsync(IBlobStore blobs, DateTimeOffset now, string id, bool dryRun, string text,
+        ILogger log, CancellationToken ct)
+    {
+        var entry = Entry(id, dryRun, text);
+        if (await blobs.TryGetAsync(StorePaths.Runbook, ct).ConfigureAwait(false) is { } existing
+            && Encoding.UTF8.GetString(existing.Content).Contains(entry, StringComparison.Ordinal))
+        {
+            log.LogInformation("report {DecisionId}: runbook line already written; not appending it again", id);
+            return;
+        }
+        await blobs.AppendAsync(StorePaths.Runbook, Encoding.UTF8.GetBytes(Line(now, id, dryRun, text)), ct).ConfigureAwait(false);
+    }
 }
 
 /// <summary>The Analyzer's decision for one window (<see cref="StorePaths.Decision"/>).</summary>

@@ -63,11 +63,14 @@ public sealed class Reporter
     private readonly ILogger _log;
     private readonly JsonRecordStore<RolloutState> _state;
     private readonly JsonRecordStore<Dashboard> _dashboard;
+    private readonly OutboxRunner _outboxes;
+    private readonly LifecycleService? _lifecycle;
 
     /// <summary>Creates the stage.</summary>
     public Reporter(IBlobStore blobs, RolloutPolicy policy, TemplateRenderer templates, ISlackNotifier slack, IPagerDutyEvents pagerDuty,
-        IRollbackFlagService flags, TimeProvider time, ReporterOptions? options = null, ILogger<Reporter>? log = null)
+        IRollbackFlagService flags, TimeProvider time, ReporterOptions? options = null, ILogger<Reporter>? log = null, LifecycleService? lifecycle = null)
     {
+        _lifecycle = lifecycle;
         _blobs = blobs;
         _policy = policy;
         _templates = templates;
@@ -79,6 +82,7 @@ public sealed class Reporter
         _log = log ?? (ILogger)NullLogger.Instance;
         _state = new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState);
         _dashboard = new JsonRecordStore<Dashboard>(blobs, StorePaths.Dashboard);
+        _outboxes = new OutboxRunner(blobs, time, _options.DryRun, _log);
     }
 
     /// <summary>
@@ -100,9 +104,21 @@ public sealed class Reporter
     {
         var window = TimeWindow.StartingAt(decision.WindowStart);
         var promotion = await EvaluatePromotionAsync(decision, ct).ConfigureAwait(false);
-        var (final, failures) = await RunOutboxAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart,
+        var (final, failures) = await _outboxes.RunAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart,
             () => Plan(decision, promotion), (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
         await UpdateStateAndDashboardAsync(decision, final, promotion, ct).ConfigureAwait(false);
+        if (_lifecycle is not null)
+        {
+            if (Triggered(final) is { } at)
+                await _lifecycle.RecordIncidentAsync(new IncidentRecord
+                {
+                    Id = decision.DecisionId, DedupKey = DedupKey(decision), Kind = IncidentKinds.SloViolation, Phase = decision.Phase,
+                    WindowStart = decision.WindowStart, TriggeredAt = at, Metric = string.Join(",", decision.Violations),
+                    Command = decision.Rollback?.Command ?? "", DryRun = final.DryRun,
+                }, ct).ConfigureAwait(false);
+            if (decision.RollbackRequired) await _lifecycle.VoidApprovalsAsync(decision.Phase, decision.DecisionId, ct).ConfigureAwait(false);
+            await _lifecycle.TickAsync(ct).ConfigureAwait(false);
+        }
         ThrowIfFailed(decision.DecisionId, failures);
         return final;
     }
@@ -114,8 +130,18 @@ public sealed class Reporter
     public async Task<Outbox> ReportCollectorIncidentAsync(CollectorIncident incident, CancellationToken ct = default)
     {
         var window = TimeWindow.StartingAt(incident.WindowStart);
-        var (final, failures) = await RunOutboxAsync(StorePaths.IncidentOutbox(window), incident.IncidentId, incident.WindowStart,
+        var (final, failures) = await _outboxes.RunAsync(StorePaths.IncidentOutbox(window), incident.IncidentId, incident.WindowStart,
             () => PlanCollectorIncident(incident), (a, c) => ExecuteIncidentAsync(incident, a, c), ct).ConfigureAwait(false);
+        if (_lifecycle is not null)
+        {
+            if (Triggered(final) is { } at)
+                await _lifecycle.RecordIncidentAsync(new IncidentRecord
+                {
+                    Id = incident.IncidentId, DedupKey = DedupKey(incident), Kind = IncidentKinds.CollectorRetryExhausted, Phase = incident.Phase,
+                    WindowStart = incident.WindowStart, TriggeredAt = at, Metric = incident.Metric, Command = NoRollbackCommand, DryRun = final.DryRun,
+                }, ct).ConfigureAwait(false);
+            await _lifecycle.TickAsync(ct).ConfigureAwait(false);
+        }
         ThrowIfFailed(incident.IncidentId, failures);
         return final;
     }
@@ -213,55 +239,6 @@ public sealed class Reporter
         throw new ReportDeliveryException(
             $"report {id}: {failures.Count} action(s) failed: " + string.Join("; ", failures.Select(f => $"{f.Action.Id} ({f.Action.LastError})")),
             failures.All(f => f.Transient));
-    }
-
-    // Runs the outbox at outboxPath: plans it once, then attempts every action not yet done, recording each before and
-    // after. A runbook action waits for a completed flag call. Returns the final outbox and the failures of this pass.
-    private async Task<(Outbox Final, List<(OutboxAction Action, bool Transient)> Failures)> RunOutboxAsync(string outboxPath, string subjectId,
-        DateTimeOffset windowStart, Func<IReadOnlyList<OutboxAction>> plan, Func<OutboxAction, CancellationToken, Task> execute, CancellationToken ct)
-    {
-        var outboxStore = new JsonRecordStore<Outbox>(_blobs, outboxPath);
-        var outbox = await outboxStore.UpdateAsync(o => o ?? new Outbox
-        {
-            DecisionId = subjectId,
-            DryRun = _options.DryRun,
-            Actions = plan(),
-        }, ct).ConfigureAwait(false);
-
-        var failures = new List<(OutboxAction Action, bool Transient)>();
-        foreach (var planned in outbox.Actions)
-        {
-            var action = (await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!.Actions.Single(a => a.Id == planned.Id);
-            if (action.Status is ActionStatus.Done or ActionStatus.DryRun) continue;
-            if (action.Kind == ActionKinds.Runbook && !await FlagCallCompletedAsync(outboxStore, ct).ConfigureAwait(false)) continue;
-
-            OutboxAction result;
-            if (outbox.DryRun)
-            {
-                if (action.Kind == ActionKinds.Runbook) await execute(action, ct).ConfigureAwait(false);
-                result = action with { Status = ActionStatus.DryRun, CompletedAt = _time.GetUtcNow() };
-            }
-            else
-            {
-                var attempt = action with { Status = ActionStatus.Pending, Attempts = action.Attempts + 1 };
-                await SaveActionAsync(outboxStore, attempt, ct).ConfigureAwait(false);
-                try
-                {
-                    await execute(attempt, ct).ConfigureAwait(false);
-                    result = attempt with { Status = ActionStatus.Done, LastError = null, CompletedAt = _time.GetUtcNow() };
-                }
-                catch (DeliveryException ex)
-                {
-                    _log.LogWarning("report {DecisionId}: {Action} failed: {Error}", subjectId, action.Id, ex.Message);
-                    result = attempt with { Status = ActionStatus.Failed, LastError = $"{ex.Target}: {ex.Message}" };
-                    failures.Add((result, ex.IsTransient));
-                }
-            }
-            await SaveActionAsync(outboxStore, result, ct).ConfigureAwait(false);
-            await LogNotificationAsync(subjectId, windowStart, result, ct).ConfigureAwait(false);
-        }
-
-        return ((await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!, failures);
     }
 
     /// <summary>
@@ -450,47 +427,17 @@ public sealed class Reporter
         }
     }
 
-    // One line per rollback even across a crash between the append and the outbox update: the redelivered action
-    // finds its line (everything after the timestamp) already in the log and does not append it again.
-    private async Task AppendRunbookAsync(DecisionRecord d, string text, CancellationToken ct)
-    {
-        var entry = Runbook.Entry(d.DecisionId, _options.DryRun, text);
-        if (await _blobs.TryGetAsync(StorePaths.Runbook, ct).ConfigureAwait(false) is { } log
-            && Encoding.UTF8.GetString(log.Content).Contains(entry, StringComparison.Ordinal))
-        {
-            _log.LogInformation("report {DecisionId}: runbook line already written; not appending it again", d.DecisionId);
-            return;
-        }
-        var line = Runbook.Line(_time.GetUtcNow(), d.DecisionId, _options.DryRun, text);
-        await _blobs.AppendAsync(StorePaths.Runbook, Encoding.UTF8.GetBytes(line), ct).ConfigureAwait(false);
-    }
+    private Task AppendRunbookAsync(DecisionRecord d, string text, CancellationToken ct) =>
+        Runbook.AppendOnceAsync(_blobs, _time.GetUtcNow(), d.DecisionId, _options.DryRun, text, _log, ct);
 
-    private static async Task<bool> FlagCallCompletedAsync(JsonRecordStore<Outbox> store, CancellationToken ct)
-    {
-        var (o, _) = await store.ReadAsync(ct).ConfigureAwait(false);
-        return o!.Actions.Any(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun);
-    }
+    // When the PagerDuty trigger of an outbox went out (or was recorded in dry-run); null while it has not.
+    private DateTimeOffset? Triggered(Outbox outbox) =>
+        outbox.Actions.FirstOrDefault(a => a.Kind == ActionKinds.PagerDuty && a.Status is ActionStatus.Done or ActionStatus.DryRun) is { } t
+            ? t.CompletedAt ?? _time.GetUtcNow()
+            : null;
 
-    private static Task SaveActionAsync(JsonRecordStore<Outbox> store, OutboxAction action, CancellationToken ct) =>
-        store.UpdateAsync(o => o! with { Actions = o.Actions.Select(a => a.Id == action.Id ? action : a).ToList() }, ct);
-
-    private async Task LogNotificationAsync(string decisionId, DateTimeOffset windowStart, OutboxAction a, CancellationToken ct)
-    {
-        var entry = new
-        {
-            at = _time.GetUtcNow(),
-            decision_id = decisionId,
-            window_start = windowStart,
-            action_id = a.Id,
-            kind = a.Kind,
-            target = a.Target,
-            template = a.Template,
-            text = a.Text,
-            status = a.Status,
-            error = a.LastError,
-        };
-        await _blobs.AppendJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false);
-    }
+    private static DateTimeOffset? FlagCallCompletedAt(Outbox outbox) =>
+        outbox.Actions.FirstOrDefault(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun)?.CompletedAt;
 
     // Promotion is only replaced by one as of the same or a later window (reports may arrive out of order).
     private static PromotionStatus? Newer(PromotionStatus? current, PromotionStatus? computed, DecisionRecord d) =>
@@ -506,7 +453,11 @@ public sealed class Reporter
             if ((s.Promotion?.AsOfWindowStart is not { } asOf || asOf < d.WindowStart) && (s.Promotion ?? promotion) is not null)
                 s = s with { Promotion = promotion };
             if (rolledBack && s.RollbackDecisionId != d.DecisionId && (s.RollbackWindowStart is null || s.RollbackWindowStart <= d.WindowStart))
-                return s with { RollbackActive = true, RollbackDecisionId = d.DecisionId, RollbackWindowStart = d.WindowStart, UpdatedAt = _time.GetUtcNow() };
+                return s with
+                {
+                    RollbackActive = true, RollbackDecisionId = d.DecisionId, RollbackWindowStart = d.WindowStart,
+                    LastRollbackAt = FlagCallCompletedAt(outbox) ?? _time.GetUtcNow(), UpdatedAt = _time.GetUtcNow(),
+                };
             if (clean && s.RollbackActive && s.RollbackWindowStart < d.WindowStart)
                 return s with { RollbackActive = false, UpdatedAt = _time.GetUtcNow() };
             return s;
@@ -523,6 +474,7 @@ public sealed class Reporter
             Phase = state.Phase,
             RollbackActive = state.RollbackActive,
             Promotion = Newer(db?.Promotion, promotion, d),
+            Lifecycle = db?.Lifecycle,
             SloCard = db?.SloCard is { } current && current.WindowStart > d.WindowStart ? current : card,
             RecentDecisions = (db?.RecentDecisions ?? [])
                 .Where(x => x.DecisionId != d.DecisionId)

@@ -38,6 +38,8 @@ public sealed record Dashboard
     public SloCard? SloCard { get; init; }
     /// <summary>Promotion eligibility of the phase in effect (null in off).</summary>
     public AutoSaveRollout.Core.Lifecycle.PromotionStatus? Promotion { get; init; }
+    /// <summary>Approvals, blocked moves, open incidents and the collector cadence (written by the lifecycle tick; null before it ran).</summary>
+    public AutoSaveRollout.Core.Lifecycle.LifecycleView? Lifecycle { get; init; }
     /// <summary>Most recent decisions, newest first (at most <see cref="RecentLimit"/>).</summary>
     public required IReadOnlyList<DashboardDecision> RecentDecisions { get; init; }
     /// <summary>Last update (UTC).</summary>
@@ -58,6 +60,10 @@ public static class ActionKinds
     public const string Flag = "flag_rollback";
     /// <summary>Runbook log line.</summary>
     public const string Runbook = "runbook";
+    /// <summary>Phase move (promotion) flag-service call.</summary>
+    public const string FlagPhase = "flag_phase";
+    /// <summary>PagerDuty REST priority change (escalation).</summary>
+    public const string PagerDutyPriority = "pagerduty_priority";
 }
 
 /// <summary>Action statuses in the outbox.</summary>
