@@ -39,14 +39,15 @@ public static class TemplateIds
     /// <c>compliant_windows</c>, <c>since</c> (first window of the streak, <c>yyyy-MM-ddTHH:mmZ</c>) and <c>approvers</c>
     /// (comma-separated roles). Lifecycle templates also use <c>approvals</c> (<c>role=name</c>, comma-separated),
     /// <c>move_id</c>, <c>exposure</c> (%), <c>reasons</c> (<c>; </c>-separated), <c>incident</c>, <c>minutes</c>, <c>priority</c>,
-    /// <c>raised</c> (<c>yyyy-MM-ddTHH:mmZ</c>), <c>date</c> (<c>yyyy-MM-dd</c>), <c>windows</c>, <c>compliance</c> (%),
-    /// <c>incidents</c>, <c>p95_trend</c> and <c>err_trend</c>.
+    /// <c>raised</c> (<c>yyyy-MM-ddTHH:mmZ</c>), <c>date</c> (<c>yyyy-MM-dd</c>), <c>windows</c>, <c>compliance</c>,
+    /// <c>incidents</c>, <c>p95_trend</c>, <c>p95_max</c>, <c>err_trend</c> and <c>err_max</c> (values of <c>autosave-daily</c>:
+    /// <c>AutoSaveRollout.Core.Lifecycle.DailyReport.TemplateValues</c>).
     /// A placeholder without a value for the message being rendered fails the render.</summary>
     public static readonly IReadOnlySet<string> Placeholders = new HashSet<string>(StringComparer.Ordinal)
     {
         "phase", "window", "p95", "err_rate", "metric", "cmd", "initiator", "target", "compliant_windows", "since", "approvers",
         "approvals", "move_id", "exposure", "reasons", "incident", "minutes", "priority", "raised", "date", "windows", "compliance",
-        "incidents", "p95_trend", "err_trend",
+        "incidents", "p95_trend", "p95_max", "err_trend", "err_max",
     };
 }
 
