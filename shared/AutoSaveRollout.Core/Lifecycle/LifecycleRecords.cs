@@ -135,11 +135,19 @@ public sealed record IncidentLedger
     public IReadOnlyList<IncidentRecord> Incidents { get; init; } = [];
 }
 
+/// <summary>
+/// A lifecycle outbox recorded with its plan before it runs, so a tick after a crash can create and finish it even if the
+/// outbox blob was never written.
+/// </summary>
+/// <param name="Id">Outbox (subject) id, e.g. <c>move-autosave-A-B-…</c>, <c>rca-…</c>, <c>esc-…</c>, <c>daily-20261121</c>.</param>
+/// <param name="Plan">The planned actions.</param>
+public sealed record PendingOutbox(string Id, IReadOnlyList<AutoSaveRollout.Core.Reporting.OutboxAction> Plan);
+
 /// <summary>Lifecycle bookkeeping (<c>state/lifecycle.json</c>).</summary>
 public sealed record LifecycleProgress
 {
-    /// <summary>Lifecycle outboxes (ids) with actions still to complete; every tick resumes them.</summary>
-    public IReadOnlyList<string> PendingOutboxes { get; init; } = [];
+    /// <summary>Lifecycle outboxes (escalations, blocked-move posts, daily reports) with actions still to complete; every tick resumes them.</summary>
+    public IReadOnlyList<PendingOutbox> PendingOutboxes { get; init; } = [];
     /// <summary>Key (phase segment + reasons) of the last blocked move announced, so one block is posted once.</summary>
     public string? LastBlockKey { get; init; }
     /// <summary>Reasons of the latest blocked move (cleared by a move or a new segment).</summary>

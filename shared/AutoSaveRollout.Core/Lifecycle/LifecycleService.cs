@@ -388,12 +388,13 @@ public sealed class LifecycleService
             Id = id, Type = AuditTypes.MoveBlocked, At = _time.GetUtcNow(), Flag = _policy.Flag, Phase = state.Phase, Target = target,
             PhaseSince = state.PhaseSince, Approvals = approvals.Select(a => a.Id).ToList(), Reasons = reasons, PolicySha256 = _policy.Sha256,
         }, ct).ConfigureAwait(false);
+        var values = new Dictionary<string, string?> { ["phase"] = state.Phase, ["target"] = target, ["reasons"] = string.Join("; ", reasons) };
+        var pending = new PendingOutbox(id, [SlackAction(_policy.Channels.Ok, TemplateIds.MoveBlocked, values)]);
         await _progress.UpdateAsync(pr => (pr ?? new LifecycleProgress()) with
         {
-            LastBlockKey = key, LastBlockReasons = reasons, PendingOutboxes = [.. (pr?.PendingOutboxes ?? []).Where(x => x != id), id],
+            LastBlockKey = key, LastBlockReasons = reasons, PendingOutboxes = [.. (pr?.PendingOutboxes ?? []).Where(x => x.Id != id), pending],
         }, ct).ConfigureAwait(false);
-        var values = new Dictionary<string, string?> { ["phase"] = state.Phase, ["target"] = target, ["reasons"] = string.Join("; ", reasons) };
-        await RunLifecycleOutboxAsync(id, () => [SlackAction(_policy.Channels.Ok, TemplateIds.MoveBlocked, values)], ct).ConfigureAwait(false);
+        await RunPendingAsync(pending, ct).ConfigureAwait(false);
         _log.LogWarning("move {Phase} → {Target} blocked: {Reasons}", state.Phase, target, string.Join("; ", reasons));
     }
 
@@ -402,6 +403,22 @@ public sealed class LifecycleService
         var moveId = $"move-{_policy.Flag}-{seen.Phase}-{target}-{Stamp(seen.PhaseSince)}";
         var now = _time.GetUtcNow();
         var complete = target == "complete";
+        var approvedBy = string.Join(",", approvals.Select(a => $"{a.Role}={a.Actor}"));
+        var exposure = complete ? _policy.For(Phase.C).ExposurePct : _policy.For(PhaseExtensions.TryParse(target, out var t) ? t : phase).ExposurePct;
+        var values = new Dictionary<string, string?>
+        {
+            ["phase"] = seen.Phase, ["target"] = target, ["exposure"] = exposure.ToString("0.##", CultureInfo.InvariantCulture),
+            ["approvals"] = approvedBy, ["move_id"] = moveId,
+        };
+        var transition = new PendingOutbox(moveId,
+        [
+            new OutboxAction
+            {
+                Id = $"{ActionKinds.FlagPhase}:{seen.Phase}->{target}", Kind = ActionKinds.FlagPhase, Target = "flag-service", Template = TemplateIds.Promoted,
+                Text = $"POST /flags/{_policy.Flag}/phase {seen.Phase}->{target}", Status = ActionStatus.Pending,
+            },
+            SlackAction(_policy.Channels.Ok, TemplateIds.Promoted, values),
+        ]);
         var conflict = false;
         await _state.UpdateAsync(s =>
         {
@@ -410,11 +427,11 @@ public sealed class LifecycleService
                 conflict = true;
                 return s!;
             }
-            if (complete) return s with { CompletedAt = now, LastMoveAt = now, UpdatedAt = now };
+            if (complete) return s with { CompletedAt = now, LastMoveAt = now, UpdatedAt = now, Transition = transition };
             PhaseExtensions.TryParse(target, out var next);
             return s with
             {
-                Phase = target, PhaseSince = now, LastMoveAt = now, UpdatedAt = now,
+                Phase = target, PhaseSince = now, LastMoveAt = now, UpdatedAt = now, Transition = transition,
                 Promotion = PromotionEligibility.Evaluate(next, _policy.For(next).Promotion, []),
             };
         }, ct).ConfigureAwait(false);
@@ -424,31 +441,13 @@ public sealed class LifecycleService
             return null;
         }
 
-        var approvedBy = string.Join(",", approvals.Select(a => $"{a.Role}={a.Actor}"));
         await _audit.AppendOnceAsync(new AuditEntry
         {
             Id = moveId, Type = AuditTypes.PhaseMoved, At = now, Flag = _policy.Flag, Phase = seen.Phase, Target = target, PhaseSince = seen.PhaseSince,
             Approvals = approvals.Select(a => a.Id).ToList(), PolicySha256 = _policy.Sha256,
         }, ct).ConfigureAwait(false);
-        await _progress.UpdateAsync(pr => (pr ?? new LifecycleProgress()) with
-        {
-            LastBlockKey = null, LastBlockReasons = null, PendingOutboxes = [.. (pr?.PendingOutboxes ?? []).Where(x => x != moveId), moveId],
-        }, ct).ConfigureAwait(false);
-        var exposure = complete ? _policy.For(Phase.C).ExposurePct : _policy.For(PhaseExtensions.TryParse(target, out var t) ? t : phase).ExposurePct;
-        var values = new Dictionary<string, string?>
-        {
-            ["phase"] = seen.Phase, ["target"] = target, ["exposure"] = exposure.ToString("0.##", CultureInfo.InvariantCulture),
-            ["approvals"] = approvedBy, ["move_id"] = moveId,
-        };
-        await RunLifecycleOutboxAsync(moveId, () =>
-        [
-            new OutboxAction
-            {
-                Id = $"{ActionKinds.FlagPhase}:{seen.Phase}->{target}", Kind = ActionKinds.FlagPhase, Target = "flag-service", Template = TemplateIds.Promoted,
-                Text = $"POST /flags/{_policy.Flag}/phase {seen.Phase}->{target}", Status = ActionStatus.Pending,
-            },
-            SlackAction(_policy.Channels.Ok, TemplateIds.Promoted, values),
-        ], ct).ConfigureAwait(false);
+        await _progress.UpdateAsync(pr => (pr ?? new LifecycleProgress()) with { LastBlockKey = null, LastBlockReasons = null }, ct).ConfigureAwait(false);
+        await RunTransitionAsync(transition, ct).ConfigureAwait(false);
         _log.LogInformation("phase {Phase} → {Target} ({MoveId}), approved by {Approvals}", seen.Phase, target, moveId, approvedBy);
         return moveId;
     }
@@ -486,9 +485,12 @@ public sealed class LifecycleService
                 }
                 if (lookedUp && current.RespondedAt is null && current.EscalatedAt is null && now - current.TriggeredAt >= _options.EscalateAfter)
                 {
+                    var escalation = PlanEscalation(current, found, now);
+                    await AddPendingAsync(escalation, ct).ConfigureAwait(false);
                     current = current with { EscalatedAt = now };
                     await SaveIncidentAsync(current, ct).ConfigureAwait(false);
-                    await EscalateAsync(current, found, now, ct).ConfigureAwait(false);
+                    await RunPendingAsync(escalation, ct).ConfigureAwait(false);
+                    _log.LogWarning("incident {Id} unacknowledged after {Minutes:0} min: escalated", current.Id, (now - current.TriggeredAt).TotalMinutes);
                 }
             }
             if (current.RcaFoundAt is null && await evidence.FindRcaAsync(current, ct).ConfigureAwait(false) is { } rca)
@@ -500,33 +502,27 @@ public sealed class LifecycleService
     private Task SaveIncidentAsync(IncidentRecord incident, CancellationToken ct) =>
         _ledger.UpdateAsync(l => l! with { Incidents = l.Incidents.Select(i => i.Id == incident.Id ? incident : i).ToList() }, ct);
 
-    private async Task EscalateAsync(IncidentRecord incident, PagerDutyIncident? found, DateTimeOffset now, CancellationToken ct)
+    private PendingOutbox PlanEscalation(IncidentRecord incident, PagerDutyIncident? found, DateTimeOffset now)
     {
-        var id = $"esc-{incident.Id}";
-        await AddPendingAsync(id, ct).ConfigureAwait(false);
         var values = new Dictionary<string, string?>
         {
             ["phase"] = incident.Phase,
             ["minutes"] = ((int)(now - incident.TriggeredAt).TotalMinutes).ToString(CultureInfo.InvariantCulture),
             ["priority"] = found is null ? "unchanged (not found in PagerDuty)" : _options.EscalationPriority,
-            ["incident"] = Label(incident),
+            ["incident"] = Label(incident with { PagerDutyNumber = found?.IncidentNumber ?? incident.PagerDutyNumber }),
             ["metric"] = incident.Metric,
             ["window"] = TimeWindow.StartingAt(incident.WindowStart).ToString(),
             ["cmd"] = incident.Command,
         };
-        await RunLifecycleOutboxAsync(id, () =>
-        {
-            var actions = new List<OutboxAction>();
-            if (found is not null)
-                actions.Add(new OutboxAction
-                {
-                    Id = $"{ActionKinds.PagerDutyPriority}:{_options.EscalationPriority}", Kind = ActionKinds.PagerDutyPriority, Target = found.Id,
-                    Template = TemplateIds.Escalation, Text = _options.EscalationPriority, Status = ActionStatus.Pending,
-                });
-            actions.Add(SlackAction(_policy.Channels.Escalation, TemplateIds.Escalation, values));
-            return actions;
-        }, ct).ConfigureAwait(false);
-        _log.LogWarning("incident {Id} unacknowledged after {Minutes} min: escalated", incident.Id, values["minutes"]);
+        var actions = new List<OutboxAction>();
+        if (found is not null)
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.PagerDutyPriority}:{_options.EscalationPriority}", Kind = ActionKinds.PagerDutyPriority, Target = found.Id,
+                Template = TemplateIds.Escalation, Text = _options.EscalationPriority, Status = ActionStatus.Pending,
+            });
+        actions.Add(SlackAction(_policy.Channels.Escalation, TemplateIds.Escalation, values));
+        return new PendingOutbox($"esc-{incident.Id}", actions);
     }
 
     private static string Label(IncidentRecord i) => i.PagerDutyNumber is { } n ? $"{i.Id} (PagerDuty #{n})" : i.Id;
@@ -540,71 +536,104 @@ public sealed class LifecycleService
 
         // All incidents overdue at once are answered by one step back: never more than one phase per step.
         var stepId = $"rca-{overdue[0].Id}";
-        string? from = null, to = null;
+        var ids = overdue.Select(i => i.Id).ToList();
+        string from = "off", to = "off";
+        PendingOutbox? transition = null;
         await _state.UpdateAsync(s =>
         {
-            if (s is null || !PhaseExtensions.TryParse(s.Phase, out var phase) || phase == Phase.Off)
+            s ??= new RolloutState { Phase = "off", PhaseSince = now, UpdatedAt = now };
+            from = s.Phase;
+            if (!PhaseExtensions.TryParse(s.Phase, out var phase) || phase == Phase.Off)
             {
-                from = s?.Phase ?? "off";
                 to = from;
-                return s ?? new RolloutState { Phase = "off", PhaseSince = now, UpdatedAt = now };
+                transition = PlanStepBack(stepId, overdue, from, to);
+                return s with { Transition = transition, UpdatedAt = now };
             }
             var back = phase.StepBack();
-            from = s.Phase;
             to = back.ToWire();
+            transition = PlanStepBack(stepId, overdue, from, to);
             return s with
             {
                 Phase = to, PhaseSince = now, RollbackActive = true, RollbackDecisionId = stepId, RollbackWindowStart = s.LastDecidedWindowStart,
-                LastRollbackAt = now, CompletedAt = null, UpdatedAt = now,
+                LastRollbackAt = now, CompletedAt = null, UpdatedAt = now, Transition = transition,
                 Promotion = back == Phase.Off ? null : PromotionEligibility.Evaluate(back, _policy.For(back).Promotion, []),
             };
         }, ct).ConfigureAwait(false);
         var stepped = from != to;
-        var ids = overdue.Select(i => i.Id).ToList();
         await _ledger.UpdateAsync(l => l! with
         {
             Incidents = l.Incidents.Select(i => ids.Contains(i.Id) ? i with { RcaOverdueAt = now, StepBackId = stepId } : i).ToList(),
         }, ct).ConfigureAwait(false);
-        if (stepped) await VoidApprovalsAsync(from!, stepId, ct).ConfigureAwait(false);
+        if (stepped) await VoidApprovalsAsync(from, stepId, ct).ConfigureAwait(false);
         await _audit.AppendOnceAsync(new AuditEntry
         {
             Id = stepId, Type = AuditTypes.PhaseSteppedBack, At = now, Flag = _policy.Flag, Phase = from, Target = to, Incidents = ids,
             Note = "rca_overdue" + (stepped ? "" : " (phase already off: nothing to step back)"), PolicySha256 = _policy.Sha256,
         }, ct).ConfigureAwait(false);
-        await AddPendingAsync(stepId, ct).ConfigureAwait(false);
+        await RunTransitionAsync(transition!, ct).ConfigureAwait(false);
+        _log.LogWarning("RCA overdue for {Incidents}: phase {From} → {To}", string.Join(", ", ids), from, to);
+    }
 
+    private PendingOutbox PlanStepBack(string stepId, IReadOnlyList<IncidentRecord> overdue, string from, string to)
+    {
+        var stepped = from != to;
         var values = new Dictionary<string, string?>
         {
             ["incident"] = string.Join(", ", overdue.Select(Label)),
             ["raised"] = overdue[0].TriggeredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
             ["phase"] = from, ["target"] = stepped ? to : $"{to} (nothing to step back)",
         };
-        var command = RollbackPlan.CommandFor(_options.CliName, _policy.Flag, from!, to!, "rca_overdue", stepId);
-        var runbookValues = new Dictionary<string, string?> { ["cmd"] = command, ["initiator"] = _options.Initiator, ["metric"] = "rca_overdue" };
-        await RunLifecycleOutboxAsync(stepId, () =>
+        var actions = new List<OutboxAction>();
+        if (stepped)
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.Flag}:{from}->{to}", Kind = ActionKinds.Flag, Target = "flag-service", Template = TemplateIds.RcaOverdue,
+                Text = $"POST /flags/{_policy.Flag}/rollback {from}->{to}", Status = ActionStatus.Pending,
+            });
+        actions.Add(SlackAction(_policy.Channels.Incident, TemplateIds.RcaOverdue, values));
+        if (stepped)
         {
-            var actions = new List<OutboxAction>();
-            if (stepped)
-                actions.Add(new OutboxAction
-                {
-                    Id = $"{ActionKinds.Flag}:{from}->{to}", Kind = ActionKinds.Flag, Target = "flag-service", Template = TemplateIds.RcaOverdue,
-                    Text = $"POST /flags/{_policy.Flag}/rollback {from}->{to}", Status = ActionStatus.Pending,
-                });
-            actions.Add(SlackAction(_policy.Channels.Incident, TemplateIds.RcaOverdue, values));
-            if (stepped)
-                actions.Add(new OutboxAction
-                {
-                    Id = $"{ActionKinds.Runbook}:{TemplateIds.Rollback}", Kind = ActionKinds.Runbook, Target = "runbook", Template = TemplateIds.Rollback,
-                    Text = _templates.Render(TemplateIds.Rollback, runbookValues), Status = ActionStatus.Pending,
-                });
-            return actions;
-        }, ct).ConfigureAwait(false);
-        _log.LogWarning("RCA overdue for {Incidents}: phase {From} → {To}", string.Join(", ", ids), from, to);
+            var runbookValues = new Dictionary<string, string?>
+            {
+                ["cmd"] = RollbackPlan.CommandFor(_options.CliName, _policy.Flag, from, to, "rca_overdue", stepId),
+                ["initiator"] = _options.Initiator, ["metric"] = "rca_overdue",
+            };
+            actions.Add(new OutboxAction
+            {
+                Id = $"{ActionKinds.Runbook}:{TemplateIds.Rollback}", Kind = ActionKinds.Runbook, Target = "runbook", Template = TemplateIds.Rollback,
+                Text = _templates.Render(TemplateIds.Rollback, runbookValues), Status = ActionStatus.Pending,
+            });
+        }
+        return new PendingOutbox(stepId, actions);
     }
 
     // ---------------------------------------------------------------- daily report (phase C)
 
-    private Task SendDailyReportAsync(CancellationToken ct) => Task.CompletedTask;
+    // Once per closed UTC day in which phase C was in effect: reports/daily/<date>.json and autosave-daily to channels.ok.
+    private async Task SendDailyReportAsync(CancellationToken ct)
+    {
+        var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
+        var (progress, _) = await _progress.ReadAsync(ct).ConfigureAwait(false);
+        if (DailyReport.DueDay(_time.GetUtcNow(), progress?.LastDailyReport, state?.LastDecidedWindowStart) is not { } day) return;
+        var (ledger, _) = await _ledger.ReadAsync(ct).ConfigureAwait(false);
+        var incidents = (ledger?.Incidents ?? []).Where(i => DateOnly.FromDateTime(i.TriggeredAt.UtcDateTime) == day).Select(i => i.Id).ToList();
+        var report = await DailyReport.LoadAsync(_blobs, day, _policy.Flag, incidents, ct).ConfigureAwait(false);
+        PendingOutbox? pending = null;
+        if (report.PhaseCInEffect(state))
+        {
+            await _blobs.PutAsync(StorePaths.DailyReport(day), Json.ToBytes(report), WriteCondition.None, ct).ConfigureAwait(false);
+            pending = new PendingOutbox($"daily-{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}",
+                [SlackAction(_policy.Channels.Ok, TemplateIds.Daily, DailyReport.TemplateValues(report))]);
+        }
+        await _progress.UpdateAsync(pr => (pr ?? new LifecycleProgress()) with
+        {
+            LastDailyReport = day,
+            PendingOutboxes = pending is null || (pr?.PendingOutboxes ?? []).Any(p => p.Id == pending.Id)
+                ? pr?.PendingOutboxes ?? []
+                : [.. (pr?.PendingOutboxes ?? []), pending],
+        }, ct).ConfigureAwait(false);
+        if (pending is not null) await RunPendingAsync(pending, ct).ConfigureAwait(false);
+    }
 
     // ---------------------------------------------------------------- outboxes and dashboard
 
@@ -614,23 +643,41 @@ public sealed class LifecycleService
         Text = _templates.Render(template, values, SlackText.Escape), Status = ActionStatus.Pending,
     };
 
-    private Task AddPendingAsync(string id, CancellationToken ct) =>
-        _progress.UpdateAsync(pr => (pr ??= new LifecycleProgress()).PendingOutboxes.Contains(id) ? pr : pr with { PendingOutboxes = [.. pr.PendingOutboxes, id] }, ct);
+    private Task AddPendingAsync(PendingOutbox pending, CancellationToken ct) =>
+        _progress.UpdateAsync(pr => (pr ??= new LifecycleProgress()).PendingOutboxes.Any(p => p.Id == pending.Id)
+            ? pr
+            : pr with { PendingOutboxes = [.. pr.PendingOutboxes, pending] }, ct);
 
-    private async Task RunLifecycleOutboxAsync(string id, Func<IReadOnlyList<OutboxAction>> plan, CancellationToken ct)
+    private async Task<bool> RunOutboxAsync(PendingOutbox pending, CancellationToken ct)
     {
-        var (outbox, _) = await _outboxes.RunAsync(StorePaths.LifecycleOutbox(id), id, _time.GetUtcNow(), plan, (a, c) => ExecuteAsync(id, a, c), ct)
-            .ConfigureAwait(false);
-        if (OutboxRunner.IsComplete(outbox))
-            await _progress.UpdateAsync(pr => (pr ?? new LifecycleProgress()) with { PendingOutboxes = (pr?.PendingOutboxes ?? []).Where(x => x != id).ToList() }, ct)
-                .ConfigureAwait(false);
+        var (outbox, _) = await _outboxes.RunAsync(StorePaths.LifecycleOutbox(pending.Id), pending.Id, _time.GetUtcNow(), () => pending.Plan,
+            (a, c) => ExecuteAsync(pending.Id, a, c), ct).ConfigureAwait(false);
+        return OutboxRunner.IsComplete(outbox);
+    }
+
+    // Runs a pending outbox of the progress record; removes it from there once every action is done.
+    private async Task RunPendingAsync(PendingOutbox pending, CancellationToken ct)
+    {
+        if (await RunOutboxAsync(pending, ct).ConfigureAwait(false))
+            await _progress.UpdateAsync(pr => (pr ?? new LifecycleProgress()) with
+            {
+                PendingOutboxes = (pr?.PendingOutboxes ?? []).Where(x => x.Id != pending.Id).ToList(),
+            }, ct).ConfigureAwait(false);
+    }
+
+    // Runs the rollout state's transition outbox; clears it from the state once every action is done.
+    private async Task RunTransitionAsync(PendingOutbox transition, CancellationToken ct)
+    {
+        if (await RunOutboxAsync(transition, ct).ConfigureAwait(false))
+            await _state.UpdateAsync(s => s!.Transition?.Id == transition.Id ? s with { Transition = null } : s, ct).ConfigureAwait(false);
     }
 
     private async Task ResumeOutboxesAsync(CancellationToken ct)
     {
+        var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
+        if (state?.Transition is { } transition) await RunTransitionAsync(transition, ct).ConfigureAwait(false);
         var (progress, _) = await _progress.ReadAsync(ct).ConfigureAwait(false);
-        foreach (var id in progress?.PendingOutboxes ?? [])
-            await RunLifecycleOutboxAsync(id, () => throw new InvalidOperationException($"lifecycle outbox {id} is missing"), ct).ConfigureAwait(false);
+        foreach (var pending in progress?.PendingOutboxes ?? []) await RunPendingAsync(pending, ct).ConfigureAwait(false);
     }
 
     // Every action is rebuilt from the outbox alone (subject id + action), so a later tick can finish it after a crash.

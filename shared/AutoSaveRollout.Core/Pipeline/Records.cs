@@ -168,6 +168,11 @@ public sealed record RolloutState
     public DateTimeOffset? LastMoveAt { get; init; }
     /// <summary>When the latest rollback (automatic, manual through the pipeline, or <c>rca_overdue</c>) happened (UTC); drives the 5-minute collector cadence.</summary>
     public DateTimeOffset? LastRollbackAt { get; init; }
+    /// <summary>
+    /// The outbox of the latest lifecycle transition (promotion or <c>rca_overdue</c> step back), written in the same
+    /// compare-and-swap as the phase change and cleared once its actions are done: a tick after a crash finishes it.
+    /// </summary>
+    public AutoSaveRollout.Core.Lifecycle.PendingOutbox? Transition { get; init; }
     /// <summary>When Governance's sign-off completed the rollout (phase C, <c>complete</c>); null while not complete. A step back clears it.</summary>
     public DateTimeOffset? CompletedAt { get; init; }
     /// <summary>Last update (UTC).</summary>
