@@ -32,4 +32,10 @@ public sealed record PipelinePorts(
     /// with incidents to check is blocked.
     /// </summary>
     public IPagerDutyIncidents? PagerDutyIncidents { get; init; }
+
+    /// <summary>
+    /// Name of the PagerDuty priority an unacknowledged incident is raised to through <see cref="PagerDutyIncidents"/>
+    /// (<c>PagerDuty:EscalationPriority</c>; default <c>P1</c>).
+    /// </summary>
+    public string EscalationPriority { get; init; } = "P1";
 }
