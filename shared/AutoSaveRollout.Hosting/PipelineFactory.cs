@@ -40,7 +40,9 @@ public static class PipelineFactory
 
     /// <summary>
     /// Builds the ports on the selected storage backend. Outside dry-run the Slack, PagerDuty and flag-service settings must
-    /// be complete. Throws <see cref="ConfigurationException"/> for missing or invalid settings (never echoing secrets).
+    /// be complete; when <c>PagerDuty:ApiToken</c> is set, <see cref="PipelinePorts.PagerDutyIncidents"/> is the REST API
+    /// client (<c>PagerDuty:ApiUrl</c>, <c>PagerDuty:From</c> required, <c>PagerDuty:EscalationPriority</c> default P1) and
+    /// the policy's escalation channel needs a Slack webhook too. Throws <see cref="ConfigurationException"/> for missing or invalid settings (never echoing secrets).
     /// The Slack, PagerDuty and flag-service clients are wrapped in retry decorators using <paramref name="retries"/>
     /// (default: the production limits of <see cref="RetryOptions"/> on <paramref name="time"/>), returned as
     /// <see cref="PipelinePorts.Retries"/>.
@@ -81,12 +83,24 @@ public static class PipelineFactory
             return new PipelinePorts(blobs, queues, locks, DisabledNotifiers.Instance, DisabledNotifiers.Instance, DisabledNotifiers.Instance, description)
                 { Retries = retries };
 
-        var slack = ReadSlackOptions(config, policy);
+        var escalating = config["PagerDuty:ApiToken"] is { Length: > 0 };
+        var slack = ReadSlackOptions(config, policy, escalating);
         var pagerDuty = new PagerDutyOptions
         {
             RoutingKey = Require(config, "PagerDuty:RoutingKey"),
             EventsUrl = config["PagerDuty:EventsUrl"] is { Length: > 0 } u ? new Uri(u) : PagerDutyOptions.DefaultEventsUrl,
         };
+        if (escalating)
+        {
+            pagerDuty.ApiToken = config["PagerDuty:ApiToken"];
+            pagerDuty.ApiUrl = config["PagerDuty:ApiUrl"] is { Length: > 0 } a ? ParseUrl(a, "PagerDuty:ApiUrl") : PagerDutyOptions.DefaultApiUrl;
+            pagerDuty.From = config["PagerDuty:From"] is { Length: > 0 } from ? from
+                : throw new ConfigurationException("configuration: PagerDuty:From is not set; it is required with PagerDuty:ApiToken " +
+                                                   "(the email of a PagerDuty user, environment PagerDuty__From)");
+            if (config["PagerDuty:EscalationPriority"] is { } priority)
+                pagerDuty.EscalationPriority = priority.Trim() is { Length: > 0 } p ? p
+                    : throw new ConfigurationException("configuration: PagerDuty:EscalationPriority is empty (omit it for the default P1)");
+        }
         var flags = new FlagServiceOptions
         {
             BaseUrl = new Uri(Require(config, "FlagService:BaseUrl")),
@@ -98,7 +112,12 @@ public static class PipelineFactory
                 new ResilientSlackNotifier(new SlackWebhookNotifier(http, slack), retries),
                 new ResilientPagerDutyEvents(new PagerDutyEventsClient(http, pagerDuty), retries),
                 new ResilientFlagService(new RollbackFlagServiceClient(http, flags), retries),
-                description) { Retries = retries };
+                description)
+            {
+                Retries = retries,
+                PagerDutyIncidents = escalating ? new ResilientPagerDutyIncidents(new PagerDutyRestClient(http, pagerDuty, time), retries) : null,
+                EscalationPriority = pagerDuty.EscalationPriority,
+            };
         }
         catch (ArgumentException ex)
         {
@@ -150,7 +169,8 @@ public static class PipelineFactory
     public static PipelinePorts CreateStoragePorts(IConfiguration config, StorageSelection storage, TimeProvider time, string messageEncoding = "base64") =>
         CreatePorts(config, storage, time, dryRun: true, policy: null!, messageEncoding: messageEncoding); // dry-run ports never read the policy
 
-    private static SlackOptions ReadSlackOptions(IConfiguration config, RolloutPolicy policy)
+    // With escalation (PagerDuty:ApiToken set) the escalation channel needs a webhook too.
+    private static SlackOptions ReadSlackOptions(IConfiguration config, RolloutPolicy policy, bool escalating)
     {
         var options = new SlackOptions();
         foreach (var child in config.GetSection("Slack:Webhooks").GetChildren())
@@ -162,12 +182,19 @@ public static class PipelineFactory
             if (!configured.Contains(key))
                 throw new ConfigurationException($"configuration: no Slack webhook for {channel} (set Slack__Webhooks__{key}, or use --dry-run)");
         }
+        if (escalating && SlackOptions.NormaliseChannelKey(policy.Channels.Escalation) is var escalationKey && !configured.Contains(escalationKey))
+            throw new ConfigurationException($"configuration: no Slack webhook for the escalation channel {policy.Channels.Escalation}, required " +
+                                             $"because PagerDuty:ApiToken is set (set Slack__Webhooks__{escalationKey}, or use --dry-run)");
         return options;
     }
 
     // An adapter's ArgumentException message without the " (Parameter 'options')" .NET appends: the operator needs the rule.
     private static string Reason(ArgumentException ex) =>
         ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+
+    // A URL setting; the message names the setting, never the value.
+    private static Uri ParseUrl(string value, string key) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) ? uri : throw new ConfigurationException($"configuration: {key} is not an absolute URL");
 
     private static string Require(IConfiguration config, string key) =>
         config[key] is { Length: > 0 } v ? v

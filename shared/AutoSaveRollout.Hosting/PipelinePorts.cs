@@ -38,9 +38,15 @@ public sealed record PipelinePorts(
     public IPagerDutyIncidents? PagerDutyIncidents { get; init; }
 
     /// <summary>
+    /// Name of the PagerDuty priority an unacknowledged incident is raised to through <see cref="PagerDutyIncidents"/>
+    /// (<c>PagerDuty:EscalationPriority</c>; default <c>P1</c>).
+    /// </summary>
+    public string EscalationPriority { get; init; } = "P1";
+
+    /// <summary>
     /// The lifecycle stage on these ports: approvals, phase moves, escalation, RCA deadlines and the daily report
     /// (<see cref="LifecycleService"/>), with <paramref name="dryRun"/> and the design's default durations.
     /// </summary>
     public LifecycleService CreateLifecycle(RolloutPolicy policy, TemplateRenderer templates, TimeProvider time, bool dryRun, ILogger? log = null) =>
-        new(Blobs, Locks, policy, templates, Slack, Flags, PagerDutyIncidents, time, new LifecycleOptions { DryRun = dryRun }, log);
+        new(Blobs, Locks, policy, templates, Slack, Flags, PagerDutyIncidents, time, new LifecycleOptions { DryRun = dryRun, EscalationPriority = EscalationPriority }, log);
 }

@@ -49,3 +49,21 @@ public sealed class ResilientFlagService(IRollbackFlagService inner, ResilienceP
     public Task SetPhaseAsync(FlagPhaseRequest request, CancellationToken cancellationToken = default) =>
         pipeline.ExecuteAsync(async ct => await inner.SetPhaseAsync(request, ct).ConfigureAwait(false), cancellationToken).AsTask();
 }
+
+/// <summary>
+/// <see cref="IPagerDutyIncidents"/> that retries the inner client under <see cref="RetryPolicy"/>'s PagerDuty limits. The
+/// lookups are reads and the priority change sets the same priority on every attempt, so a repeat changes nothing more.
+/// </summary>
+public sealed class ResilientPagerDutyIncidents(IPagerDutyIncidents inner, ResiliencePipeline pipeline) : IPagerDutyIncidents
+{
+    /// <summary>Wraps <paramref name="inner"/> with <paramref name="policy"/>'s PagerDuty pipeline.</summary>
+    public ResilientPagerDutyIncidents(IPagerDutyIncidents inner, RetryPolicy policy) : this(inner, policy.PagerDuty()) { }
+
+    /// <inheritdoc />
+    public Task<PagerDutyIncident?> FindByIncidentKeyAsync(string incidentKey, CancellationToken cancellationToken = default) =>
+        pipeline.ExecuteAsync(async ct => await inner.FindByIncidentKeyAsync(incidentKey, ct).ConfigureAwait(false), cancellationToken).AsTask();
+
+    /// <inheritdoc />
+    public Task SetPriorityAsync(string incidentId, string priorityName, CancellationToken cancellationToken = default) =>
+        pipeline.ExecuteAsync(async ct => await inner.SetPriorityAsync(incidentId, priorityName, ct).ConfigureAwait(false), cancellationToken).AsTask();
+}
