@@ -1,3 +1,4 @@
+using AutoSaveRollout.Core.Lifecycle;
 using System.CommandLine;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
@@ -63,7 +64,7 @@ internal static class CliSupport
         }
         catch (Exception ex) when (ex is PolicyValidationException or ConfigurationException or TemplateException or FileNotFoundException
                                        or DirectoryNotFoundException or InvalidDataException or FormatException or TelemetrySourceException
-                                       or StorageException or UriFormatException)
+                                       or StorageException or UriFormatException or LifecycleException)
         {
             Console.Error.WriteLine("error: " + OneLine(ex.Message));
             return BadInput;

@@ -63,8 +63,11 @@ internal static class RollbackCommand
                 s is not null && s.Phase != request.FromPhase ? s
                     : (s ?? new RolloutState { Phase = request.FromPhase }) with
                     {
-                        Phase = request.ToPhase, RollbackActive = true, RollbackDecisionId = request.DecisionId, UpdatedAt = time.GetUtcNow(),
+                        Phase = request.ToPhase, PhaseSince = time.GetUtcNow(), RollbackActive = true, RollbackDecisionId = request.DecisionId,
+                        RollbackWindowStart = s?.LastDecidedWindowStart, LastRollbackAt = time.GetUtcNow(), CompletedAt = null, UpdatedAt = time.GetUtcNow(),
                     }, ct);
+            // A rollback ends the phase: its pending approvals no longer count (the audit log says so).
+            await ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun).VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);
             Console.WriteLine((isDryRun ? "[dry-run] " : "") + line);
             return CliSupport.Success;
         }));

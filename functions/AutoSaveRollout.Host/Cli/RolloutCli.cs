@@ -17,6 +17,10 @@ public static class RolloutCli
         root.Add(RunCommand.Create());
         root.Add(StatusCommand.Create());
         root.Add(RollbackCommand.Create());
+        root.Add(LifecycleCommands.Approve());
+        root.Add(LifecycleCommands.ReviewFailure());
+        root.Add(LifecycleCommands.Waive());
+        root.Add(LifecycleCommands.Rca());
         root.Add(GenerateCommand.Create());
         root.Add(DlqCommand.Create());
         root.Add(MetricsCommand.Create());

@@ -32,6 +32,7 @@ internal static class StatusCommand
                 console.WriteLine($"promotion: {promo.Phase} → {promo.Target} {(promo.Eligible ? "eligible" : "not yet eligible")} " +
                                   $"({promo.Progress}/{promo.Required} compliant windows{since}; approvers: {string.Join(", ", promo.Approvers)})");
             }
+            if (dashboard?.Lifecycle is { } life) WriteLifecycle(console, life);
             if (dashboard?.SloCard is { } card)
             {
                 console.WriteLine($"latest window: {card.Window} phase {card.Phase} status {card.Status} " +
@@ -51,4 +52,29 @@ internal static class StatusCommand
     }
 
     private static string F(double? v, string format) => CliSupport.Cell(v, format);
+
+    private static string T(DateTimeOffset? t) => t is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC" : "–";
+
+    // The lifecycle section the last tick wrote to the dashboard: approvals, what the move waits for, incidents, cadence.
+    private static void WriteLifecycle(IAnsiConsole console, AutoSaveRollout.Core.Lifecycle.LifecycleView life)
+    {
+        console.WriteLine($"phase since: {T(life.PhaseSince)}" + (life.CompletedAt is { } done ? $"; rollout complete (signed off {T(done)})" : ""));
+        if (life.Target is { } target)
+        {
+            var approvals = life.Approvals.Count == 0 ? "none" : string.Join(", ", life.Approvals.Select(a => $"{a.Role}={a.Approver} ({T(a.At)})"));
+            console.WriteLine($"approvals for {life.Phase} → {target}: {approvals}" +
+                              (life.MissingRoles.Count > 0 ? $"; still needed: {string.Join(", ", life.MissingRoles)}" : ""));
+        }
+        if (life.BlockedReasons is { Count: > 0 } reasons)
+        {
+            console.WriteLine("move blocked by evidence checks:");
+            foreach (var r in reasons) console.WriteLine("  - " + r);
+        }
+        foreach (var i in life.OpenIncidents)
+            console.WriteLine($"incident {i.Id} (phase {i.Phase}, triggered {T(i.TriggeredAt)}): " +
+                              $"{(i.RespondedAt is { } ack ? $"acknowledged {T(ack)}" : "not acknowledged")}" +
+                              $"{(i.EscalatedAt is { } esc ? $", escalated {T(esc)}" : "")}; " +
+                              $"{(i.RcaOverdue ? "RCA overdue (phase stepped back)" : $"RCA due {T(i.RcaDueAt)}")}");
+        if (life.FastCollectionUntil is { } until) console.WriteLine($"collector: every 5 minutes until {T(until)} (after a rollback)");
+    }
 }
