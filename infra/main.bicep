@@ -31,8 +31,8 @@ param maximumInstanceCount int = 1
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('NCRONTAB schedule of the Collector timer (UTC on Linux).')
-param collectorSchedule string = '0 */15 * * * *'
+@description('NCRONTAB schedule of the Collector timer (UTC on Linux): every 5 minutes; the function collects on the 15-minute boundaries, and on every 5-minute one for 30 minutes after a rollback.')
+param collectorSchedule string = '0 */5 * * * *'
 
 @description('Phase assumed before any rollout state exists.')
 @allowed(['A', 'B', 'C'])

@@ -5,7 +5,7 @@ param environmentName = 'dev'
 param storageSku = 'Standard_LRS'
 param maximumInstanceCount = 1
 param instanceMemoryMB = 2048
-param collectorSchedule = '0 */15 * * * *'
+param collectorSchedule = '0 */5 * * * *'
 param initialPhase = 'A'
 // Dev renders and records notifications without sending them; flip to false to exercise Slack/PagerDuty/flags.
 param reporterDryRun = true

@@ -6,7 +6,7 @@ param storageSku = 'Standard_ZRS'
 // One instance per function scale group keeps the Analyzer strictly sequential (phase steps depend on window order).
 param maximumInstanceCount = 1
 param instanceMemoryMB = 2048
-param collectorSchedule = '0 */15 * * * *'
+param collectorSchedule = '0 */5 * * * *'
 param initialPhase = 'A'
 param reporterDryRun = false
 param telemetryUrl = 'https://telemetry.example.invalid/autosave/events'

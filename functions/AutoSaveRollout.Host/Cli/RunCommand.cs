@@ -15,7 +15,8 @@ using NCrontab;
 namespace AutoSaveRollout.Host.Cli;
 
 /// <summary>
-/// <c>run</c>: the long-running standalone host. The Collector timer (NCRONTAB, default every 15 minutes, UTC) and the
+/// <c>run</c>: the long-running standalone host. The Collector timer (NCRONTAB, default every 15 minutes, UTC; every 5
+/// minutes for 30 minutes after a rollback, see <see cref="CollectorCadence"/>) and the
 /// analyze / report queue workers run until Ctrl-C or SIGTERM, which stop them gracefully. With <c>--metrics-port</c> (or
 /// <c>Metrics:Port</c>) the pipeline's metrics are served in the Prometheus text format at
 /// <c>http://127.0.0.1:{port}/metrics</c>.
@@ -65,7 +66,6 @@ internal static class RunCommand
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ "; o.UseUtcTimestamp = true; });
             var s = builder.Services;
             s.AddSingleton(time);
-            s.AddSingleton(cron);
             s.AddSingleton(metrics);
             s.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, time, new CollectorOptions { Retries = ports.Retries }, sp.GetRequiredService<ILogger<Collector>>()));
             s.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, time, new AnalyzerOptions { InitialPhase = initial }, sp.GetRequiredService<ILogger<Analyzer>>()));
@@ -74,7 +74,8 @@ internal static class RunCommand
                 new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>(), sp.GetRequiredService<LifecycleService>()));
             s.AddSingleton<IHostedService>(sp => new LifecycleTimerService(sp.GetRequiredService<LifecycleService>(), time,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle.Timer")));
-            s.AddHostedService<CollectorTimerService>();
+            s.AddSingleton<IHostedService>(sp => new CollectorTimerService(sp.GetRequiredService<Collector>(), ports.Blobs, cron, time,
+                sp.GetRequiredService<ILogger<CollectorTimerService>>(), metrics));
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
             // Registered as plain IHostedService singletons: AddHostedService(factory) uses TryAddEnumerable, which keeps only
             // the first factory of the same type, so the report worker would silently never start.

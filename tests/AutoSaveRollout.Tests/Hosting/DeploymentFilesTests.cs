@@ -98,7 +98,22 @@ public sealed class DeploymentFilesTests
         Assert.Equal(expected, values.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("dotnet-isolated", values["FUNCTIONS_WORKER_RUNTIME"]);
         Assert.Equal("UseDevelopmentStorage=true", values["AzureWebJobsStorage"]);
-        Assert.Equal("0 */15 * * * *", values["CollectorSchedule"]);
+        Assert.Equal(FiveMinutes, values["CollectorSchedule"]);
+    }
+
+    /// <summary>The Functions timer fires every 5 minutes; <c>CollectorCadence.IsDue</c> picks the firings that collect.</summary>
+    private const string FiveMinutes = "0 */5 * * * *";
+
+    [Fact]
+    public void The_Functions_timer_fires_every_5_minutes_in_the_example_the_Bicep_and_both_parameter_files()
+    {
+        Assert.Equal(FiveMinutes, ExampleValues()["CollectorSchedule"]);
+        Assert.Matches($@"(?m)^param collectorSchedule string = '{Regex.Escape(FiveMinutes)}'$", Bicep());
+        Assert.Equal("collectorSchedule", BicepAppSettings()["CollectorSchedule"]);
+        foreach (var environment in new[] { "dev", "prod" })
+            Assert.Matches($@"(?m)^param collectorSchedule = '{Regex.Escape(FiveMinutes)}'$",
+                File.ReadAllText(RepoFiles.PathOf($"infra/parameters/{environment}.bicepparam")));
+        Assert.Contains("CollectorCadence.IsDue", File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/CollectorFunction.cs")));
     }
 
     [Fact]

@@ -71,7 +71,7 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         };
         BackgroundService[] services =
         [
-            new CollectorTimerService(collector, CollectorTimerService.ParseSchedule(CollectorTimerService.DefaultSchedule), clock, log.For<CollectorTimerService>()),
+            new CollectorTimerService(collector, ports.Blobs, CollectorTimerService.ParseSchedule(CollectorTimerService.DefaultSchedule), clock, log.For<CollectorTimerService>()),
             new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, analyzer.HandleAsync, queueOptions, ports.Blobs,
                 TimeProvider.System, log.CreateLogger("Analyzer.Queue"))),
             new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, reporter.HandleAsync, queueOptions, ports.Blobs,
