@@ -34,6 +34,9 @@ param instanceMemoryMB int = 2048
 @description('NCRONTAB schedule of the Collector timer (UTC on Linux): every 5 minutes; the function collects on the 15-minute boundaries, and on every 5-minute one for 30 minutes after a rollback.')
 param collectorSchedule string = '0 */5 * * * *'
 
+@description('NCRONTAB schedule of the Lifecycle timer (UTC on Linux): every 5 minutes it escalates unacknowledged incidents, flags overdue RCAs, applies approved phase moves and posts the phase C daily report.')
+param lifecycleSchedule string = '0 */5 * * * *'
+
 @description('Phase assumed before any rollout state exists.')
 @allowed(['A', 'B', 'C'])
 param initialPhase string = 'A'
@@ -49,6 +52,15 @@ param telemetryTokenRequired bool = true
 
 @description('PagerDuty Events API v2 endpoint.')
 param pagerDutyEventsUrl string = 'https://events.pagerduty.com/v2/enqueue'
+
+@description('PagerDuty REST API v2 root (incident acknowledgement checks and escalation; token in Key Vault secret pagerduty-api-token).')
+param pagerDutyApiUrl string = 'https://api.pagerduty.com'
+
+@description('Email of a PagerDuty user, sent as the From header that REST API v2 incident updates require. Not a secret.')
+param pagerDutyFrom string
+
+@description('PagerDuty priority name an unacknowledged incident is raised to.')
+param pagerDutyEscalationPriority string = 'P1'
 
 @description('Rollback flag service base URL. Not a secret.')
 param flagServiceBaseUrl string
@@ -90,6 +102,7 @@ var secretNames = {
   slackIncidentAutosave: 'slack-webhook-incident-autosave'
   slackIncident: 'slack-webhook-incident'
   pagerDutyRoutingKey: 'pagerduty-routing-key'
+  pagerDutyApiToken: 'pagerduty-api-token'
   flagServiceToken: 'flag-service-token'
   telemetryToken: 'telemetry-token'
 }
@@ -280,6 +293,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Pipeline (read by AutoSaveRollout.Hosting.FunctionsPipeline / PipelineFactory).
     PipelineStorage: '${kvRefPrefix}${secretNames.pipelineStorage}/)'
     CollectorSchedule: collectorSchedule
+    LifecycleSchedule: lifecycleSchedule
     Policy__Path: 'policy.yaml'
     Analyzer__InitialPhase: initialPhase
     Reporter__DryRun: string(reporterDryRun)
@@ -289,6 +303,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Slack__Webhooks__incident: '${kvRefPrefix}${secretNames.slackIncident}/)'
     PagerDuty__RoutingKey: '${kvRefPrefix}${secretNames.pagerDutyRoutingKey}/)'
     PagerDuty__EventsUrl: pagerDutyEventsUrl
+    PagerDuty__ApiToken: '${kvRefPrefix}${secretNames.pagerDutyApiToken}/)'
+    PagerDuty__ApiUrl: pagerDutyApiUrl
+    PagerDuty__From: pagerDutyFrom
+    PagerDuty__EscalationPriority: pagerDutyEscalationPriority
     FlagService__BaseUrl: flagServiceBaseUrl
     FlagService__Token: '${kvRefPrefix}${secretNames.flagServiceToken}/)'
   }, telemetryTokenRequired ? { Telemetry__Token: '${kvRefPrefix}${secretNames.telemetryToken}/)' } : {})

@@ -32,6 +32,12 @@ public static class FunctionsAppSettings
     /// <summary>NCRONTAB schedule of the Collector timer, read by the runtime through <c>%CollectorSchedule%</c>.</summary>
     public const string CollectorSchedule = "CollectorSchedule";
 
+    /// <summary>
+    /// NCRONTAB schedule of the lifecycle timer (escalation, RCA deadlines, phase moves, daily report), read by the runtime
+    /// through <c>%LifecycleSchedule%</c>; <c>0 */5 * * * *</c> in the settings example and the infrastructure.
+    /// </summary>
+    public const string LifecycleSchedule = "LifecycleSchedule";
+
     /// <summary>Policy file; relative paths are resolved against the app directory. Default <c>policy.yaml</c>.</summary>
     public const string PolicyPath = "Policy:Path";
 
@@ -50,10 +56,11 @@ public static class FunctionsAppSettings
     /// </summary>
     public static readonly IReadOnlyList<string> All =
     [
-        AzureWebJobsStorage, PipelineStorage, CollectorSchedule, PolicyPath, TemplatesPath, DryRun, InitialPhase,
+        AzureWebJobsStorage, PipelineStorage, CollectorSchedule, LifecycleSchedule, PolicyPath, TemplatesPath, DryRun, InitialPhase,
         "Telemetry:Path", "Telemetry:Url", "Telemetry:Token",
         "Slack:Webhooks",
         "PagerDuty:RoutingKey", "PagerDuty:EventsUrl",
+        "PagerDuty:ApiToken", "PagerDuty:ApiUrl", "PagerDuty:From", "PagerDuty:EscalationPriority",
         "FlagService:BaseUrl", "FlagService:Token",
     ];
 }

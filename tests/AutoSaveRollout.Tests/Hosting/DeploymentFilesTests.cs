@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using AutoSaveRollout.Adapters.PagerDuty;
 using AutoSaveRollout.Adapters.Slack;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Hosting;
@@ -22,7 +23,7 @@ public sealed class DeploymentFilesTests
     private static readonly string[] SecretSettings =
     [
         "PipelineStorage", "Slack__Webhooks__autosave_rollout", "Slack__Webhooks__incident_autosave", "Slack__Webhooks__incident",
-        "PagerDuty__RoutingKey", "FlagService__Token", "Telemetry__Token",
+        "PagerDuty__RoutingKey", "PagerDuty__ApiToken", "FlagService__Token", "Telemetry__Token",
     ];
 
     private static string Env(string key) => key.Replace(":", "__");
@@ -74,11 +75,13 @@ public sealed class DeploymentFilesTests
             Assert.True(File.Exists(Path.Combine(RepoFiles.PathOf(FunctionsDir), reference)), reference);
     }
 
-    [Fact]
-    public void The_timer_schedule_placeholder_names_the_CollectorSchedule_setting()
+    [Theory]
+    [InlineData("CollectorFunction.cs", FunctionsAppSettings.CollectorSchedule)]
+    [InlineData("LifecycleFunction.cs", FunctionsAppSettings.LifecycleSchedule)]
+    public void Each_timer_schedule_placeholder_names_its_app_setting(string file, string setting)
     {
-        var source = File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/CollectorFunction.cs"));
-        Assert.Contains($"[TimerTrigger(\"%{FunctionsAppSettings.CollectorSchedule}%\")]", source);
+        var source = File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/" + file));
+        Assert.Contains($"[TimerTrigger(\"%{setting}%\")]", source);
     }
 
     private static Dictionary<string, string> ExampleValues()
@@ -99,6 +102,9 @@ public sealed class DeploymentFilesTests
         Assert.Equal("dotnet-isolated", values["FUNCTIONS_WORKER_RUNTIME"]);
         Assert.Equal("UseDevelopmentStorage=true", values["AzureWebJobsStorage"]);
         Assert.Equal(FiveMinutes, values["CollectorSchedule"]);
+        Assert.Equal(FiveMinutes, values["LifecycleSchedule"]);
+        Assert.Equal(PagerDutyOptions.DefaultApiUrl.OriginalString, values["PagerDuty__ApiUrl"]);
+        Assert.Equal(PagerDutyOptions.DefaultEscalationPriority, values["PagerDuty__EscalationPriority"]);
     }
 
     /// <summary>The Functions timer fires every 5 minutes; <c>CollectorCadence.IsDue</c> picks the firings that collect.</summary>
@@ -114,6 +120,35 @@ public sealed class DeploymentFilesTests
             Assert.Matches($@"(?m)^param collectorSchedule = '{Regex.Escape(FiveMinutes)}'$",
                 File.ReadAllText(RepoFiles.PathOf($"infra/parameters/{environment}.bicepparam")));
         Assert.Contains("CollectorCadence.IsDue", File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/CollectorFunction.cs")));
+    }
+
+    [Fact]
+    public void The_Lifecycle_timer_fires_every_5_minutes_in_the_example_the_Bicep_and_both_parameter_files()
+    {
+        Assert.Equal(FiveMinutes, ExampleValues()["LifecycleSchedule"]);
+        Assert.Matches($@"(?m)^param lifecycleSchedule string = '{Regex.Escape(FiveMinutes)}'$", Bicep());
+        Assert.Equal("lifecycleSchedule", BicepAppSettings()["LifecycleSchedule"]);
+        foreach (var environment in new[] { "dev", "prod" })
+            Assert.Matches($@"(?m)^param lifecycleSchedule = '{Regex.Escape(FiveMinutes)}'$",
+                File.ReadAllText(RepoFiles.PathOf($"infra/parameters/{environment}.bicepparam")));
+    }
+
+    [Fact]
+    public void The_Bicep_passes_the_PagerDuty_REST_settings_as_parameters_with_the_adapter_defaults()
+    {
+        var bicep = Bicep();
+        var settings = BicepAppSettings();
+
+        Assert.Matches($@"(?m)^param pagerDutyApiUrl string = '{Regex.Escape(PagerDutyOptions.DefaultApiUrl.OriginalString)}'$", bicep);
+        Assert.Matches($@"(?m)^param pagerDutyEscalationPriority string = '{PagerDutyOptions.DefaultEscalationPriority}'$", bicep);
+        Assert.Matches(@"(?m)^param pagerDutyFrom string$", bicep); // no default: each environment names its PagerDuty user
+        Assert.Equal("pagerDutyApiUrl", settings["PagerDuty__ApiUrl"]);
+        Assert.Equal("pagerDutyFrom", settings["PagerDuty__From"]);
+        Assert.Equal("pagerDutyEscalationPriority", settings["PagerDuty__EscalationPriority"]);
+        Assert.Equal("'${kvRefPrefix}${secretNames.pagerDutyApiToken}/)'", settings["PagerDuty__ApiToken"]);
+        foreach (var environment in new[] { "dev", "prod" })
+            Assert.Matches(@"(?m)^param pagerDutyFrom = '[^'@\s]+@[^'@\s]+\.[a-z]+'$",
+                File.ReadAllText(RepoFiles.PathOf($"infra/parameters/{environment}.bicepparam")));
     }
 
     [Fact]
@@ -135,6 +170,32 @@ public sealed class DeploymentFilesTests
             Assert.Equal("AzureWebJobsStorage", settings.StorageSetting); // PipelineStorage is empty: fallback
             Assert.Equal("base64", settings.HostJson.MessageEncoding);
             Assert.NotNull(provider.GetRequiredService<AutoSaveRollout.Core.Pipeline.Reporter>());
+        }
+        finally
+        {
+            Directory.Delete(appDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_settings_example_outside_dry_run_configures_PagerDuty_escalation()
+    {
+        var appDir = Directory.CreateTempSubdirectory("autosave-funcapp-").FullName;
+        try
+        {
+            File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(appDir, "policy.yaml"));
+            File.Copy(RepoFiles.PathOf("host.json"), Path.Combine(appDir, "host.json"));
+            var values = ExampleValues();
+            values["Reporter__DryRun"] = "false";
+            var config = new ConfigurationBuilder().AddInMemoryCollection(
+                values.Select(kv => new KeyValuePair<string, string?>(kv.Key.Replace("__", ":"), kv.Value))).Build();
+
+            using var provider = new ServiceCollection().AddLogging().AddRolloutPipeline(config, appDir).BuildServiceProvider();
+
+            var ports = provider.GetRequiredService<PipelinePorts>();
+            Assert.NotNull(ports.PagerDutyIncidents); // PagerDuty__ApiToken set: the REST client (From, escalation webhook present)
+            Assert.Equal(PagerDutyOptions.DefaultEscalationPriority, ports.EscalationPriority);
+            Assert.NotNull(provider.GetRequiredService<AutoSaveRollout.Core.Lifecycle.LifecycleService>());
         }
         finally
         {
@@ -185,7 +246,8 @@ public sealed class DeploymentFilesTests
         var names = Regex.Matches(block, @"\w+: '([a-z0-9-]+)'").Select(m => m.Groups[1].Value).ToList();
         var readme = File.ReadAllText(RepoFiles.PathOf("infra/README.md"));
 
-        Assert.Equal(7, names.Count);
+        Assert.Equal(8, names.Count);
+        Assert.Contains("pagerduty-api-token", names);
         foreach (var name in names)
         {
             Assert.Contains($"`{name}`", readme);

@@ -59,6 +59,7 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     [Theory]
     [InlineData("Slack:Webhooks:incident_autosave", "Slack__Webhooks__incident_autosave")]
     [InlineData("PagerDuty:RoutingKey", "PagerDuty__RoutingKey")]
+    [InlineData("PagerDuty:ApiToken", "PagerDuty__ApiToken")]
     [InlineData("PipelineStorage", "PipelineStorage")]
     public void An_unresolved_Key_Vault_reference_is_rejected_naming_the_setting(string key, string appSetting)
     {
