@@ -267,6 +267,7 @@ public sealed class Analyzer
             {
                 Phase = phase,
                 PhaseSince = s is not null && phase == s.Phase ? s.PhaseSince : now, // a step back starts a new phase segment
+                CompletedAt = s is not null && phase == s.Phase ? s.CompletedAt : null, // and undoes a sign-off
                 LastDecidedWindowStart = d.WindowStart,
                 UpdatedAt = _time.GetUtcNow(),
             };
