@@ -21,7 +21,8 @@ internal static class LifecycleCommands
     /// <c>approve --phase &lt;B|C|complete&gt; --role &lt;sre|dev_lead|governance&gt; --approver &lt;name&gt; [--evidence &lt;url&gt;]</c>:
     /// records the approval in the audit log, then runs one lifecycle tick, which moves the phase when it is eligible, every
     /// required role has approved in this phase and the evidence checks pass (calling the flag service and Slack, so it needs
-    /// their settings unless <c>--dry-run</c>). Prints the approval and where the move stands.
+    /// their settings). With <c>--dry-run</c> it records the approval and only reports what the next tick would do. Prints the
+    /// approval and where the move stands.
     /// </summary>
     public static Command Approve()
     {
@@ -43,7 +44,8 @@ internal static class LifecycleCommands
             var entry = await lifecycle.ApproveAsync(new ApprovalRequest(parse.GetValue(target)!, parse.GetValue(role)!, parse.GetValue(approver)!,
                 parse.GetValue(evidence)), ct);
             Console.WriteLine($"approved: {entry.Role}={entry.Actor} for {entry.Phase} → {entry.Target} at {Stamp(entry.At)} ({entry.Id})");
-            var attempt = await lifecycle.TickAsync(ct);
+            // A dry run records the approval and says what the next tick would do; it never moves a live rollout's phase.
+            var attempt = isDryRun ? await lifecycle.PreviewMoveAsync(ct) : await lifecycle.TickAsync(ct);
             Console.WriteLine(Describe(attempt));
             return CliSupport.Success;
         }));
@@ -131,6 +133,7 @@ internal static class LifecycleCommands
     private static string Describe(MoveAttempt a) => a.Outcome switch
     {
         MoveOutcome.Moved => $"moved: {a.Phase} → {a.Target} ({a.MoveId})",
+        MoveOutcome.Ready => $"[dry-run] move {a.Phase} → {a.Target}: ready; the next tick of the pipeline moves the phase",
         MoveOutcome.Blocked => $"move {a.Phase} → {a.Target} blocked:\n" + string.Join("\n", a.Reasons.Select(r => "  - " + r)),
         MoveOutcome.AwaitingApprovals => $"move {a.Phase} → {a.Target}: waiting for approval by {string.Join(", ", a.MissingRoles)}",
         MoveOutcome.NotEligible => $"move {a.Phase} → {a.Target}: the phase is not eligible yet (see status)" +

@@ -60,6 +60,8 @@ public enum MoveOutcome
     Blocked,
     /// <summary>The phase moved (or the rollout completed).</summary>
     Moved,
+    /// <summary>Everything holds: the next tick moves the phase (only from <see cref="LifecycleService.PreviewMoveAsync"/>).</summary>
+    Ready,
 }
 
 /// <summary>Result of one attempt at the next move.</summary>
@@ -345,7 +347,13 @@ public sealed class LifecycleService
 
     // ---------------------------------------------------------------- moves
 
-    private async Task<MoveAttempt> TryMoveAsync(CancellationToken ct)
+    /// <summary>
+    /// Where the next move stands, without doing it or announcing a block (<c>approve --dry-run</c>): <see cref="MoveOutcome.Ready"/>
+    /// when the next tick would move the phase.
+    /// </summary>
+    public Task<MoveAttempt> PreviewMoveAsync(CancellationToken ct = default) => TryMoveAsync(ct, execute: false);
+
+    private async Task<MoveAttempt> TryMoveAsync(CancellationToken ct, bool execute = true)
     {
         var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
         if (state is null || !PhaseExtensions.TryParse(state.Phase, out var phase) || phase == Phase.Off || state.CompletedAt is not null)
@@ -365,9 +373,10 @@ public sealed class LifecycleService
         var reasons = await Evidence().RunAsync(state, ct).ConfigureAwait(false);
         if (reasons.Count > 0)
         {
-            await AnnounceBlockAsync(state, target, approvals, reasons, ct).ConfigureAwait(false);
+            if (execute) await AnnounceBlockAsync(state, target, approvals, reasons, ct).ConfigureAwait(false);
             return new MoveAttempt(MoveOutcome.Blocked, state.Phase, target, [], reasons);
         }
+        if (!execute) return new MoveAttempt(MoveOutcome.Ready, state.Phase, target, [], []);
         var moveId = await MoveAsync(state, phase, target, approvals, ct).ConfigureAwait(false);
         return moveId is null
             ? new MoveAttempt(MoveOutcome.None, state.Phase, target, [], [])
