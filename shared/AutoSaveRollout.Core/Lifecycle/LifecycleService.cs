@@ -227,9 +227,13 @@ public sealed class LifecycleService
                 .FirstOrDefault(a => a.PhaseSince == state.PhaseSince && a.Role == request.Role && a.Actor == actor) is { } same)
             return same;
         var now = _time.GetUtcNow();
+        // Another approval (another approver of the role, or a voided one) may hold the id of this instant: number this one.
+        var baseId = $"apr-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{request.Role}";
+        var id = baseId;
+        for (var n = 2; entries.Any(e => e.Id == id); n++) id = $"{baseId}-{n.ToString(CultureInfo.InvariantCulture)}";
         return await _audit.AppendOnceAsync(new AuditEntry
         {
-            Id = $"apr-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{request.Role}", Type = AuditTypes.Approval,
+            Id = id, Type = AuditTypes.Approval,
             At = now, Flag = _policy.Flag, Phase = state.Phase, Target = target, Role = request.Role, Actor = actor, Evidence = evidence,
             PhaseSince = state.PhaseSince, PolicySha256 = _policy.Sha256,
         }, ct).ConfigureAwait(false);
@@ -420,6 +424,7 @@ public sealed class LifecycleService
             SlackAction(_policy.Channels.Ok, TemplateIds.Promoted, values),
         ]);
         var conflict = false;
+        await ParkTransitionAsync(moveId, ct).ConfigureAwait(false);
         await _state.UpdateAsync(s =>
         {
             if (s is null || s.Phase != seen.Phase || s.PhaseSince != seen.PhaseSince || s.CompletedAt is not null)
@@ -539,6 +544,7 @@ public sealed class LifecycleService
         var ids = overdue.Select(i => i.Id).ToList();
         string from = "off", to = "off";
         PendingOutbox? transition = null;
+        await ParkTransitionAsync(stepId, ct).ConfigureAwait(false);
         await _state.UpdateAsync(s =>
         {
             s ??= new RolloutState { Phase = "off", PhaseSince = now, UpdatedAt = now };
@@ -670,6 +676,14 @@ public sealed class LifecycleService
     {
         if (await RunOutboxAsync(transition, ct).ConfigureAwait(false))
             await _state.UpdateAsync(s => s!.Transition?.Id == transition.Id ? s with { Transition = null } : s, ct).ConfigureAwait(false);
+    }
+
+    // A new transition is about to replace the rollout state's one: an unfinished one (e.g. a promotion post that failed)
+    // first joins the pending outboxes, which every tick resumes, so its remaining actions are still completed.
+    private async Task ParkTransitionAsync(string replacingId, CancellationToken ct)
+    {
+        var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
+        if (state?.Transition is { } old && old.Id != replacingId) await AddPendingAsync(old, ct).ConfigureAwait(false);
     }
 
     private async Task ResumeOutboxesAsync(CancellationToken ct)
