@@ -579,6 +579,28 @@ public sealed class LifecycleServiceTests
         Assert.Equal(3, rig.Posts(LifecycleRig.RolloutHook).Count);
     }
 
+    [Fact]
+    public async Task Blocked_reasons_are_shown_only_for_the_phase_segment_they_were_found_in()
+    {
+        await using var rig = await LifecycleRig.StartAsync();
+        await rig.SeedEligibleAsync();
+        await rig.ApproveAsync("B", "sre", "alice");
+        await rig.ApproveAsync("B", "dev_lead", "bob");
+        await StoreSeed.RetryFailureAsync(rig.Blobs, TimeWindow.StartingAt(T0.AddHours(-2)), T0.AddMinutes(-100));
+        Assert.Equal(MoveOutcome.Blocked, (await rig.Service.TickAsync()).Outcome);
+        Assert.NotNull((await rig.Service.GetViewAsync())!.BlockedReasons);
+
+        // A violation rolled the phase back and voided the approvals: a new segment, in which no move was attempted yet.
+        rig.Time.Advance(TimeSpan.FromMinutes(20));
+        await rig.Service.VoidApprovalsAsync("A", "dec-violation");
+        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s! with { PhaseSince = rig.Time.GetUtcNow() });
+        Assert.Equal(MoveOutcome.AwaitingApprovals, (await rig.Service.TickAsync()).Outcome);
+
+        var view = (await rig.Service.GetViewAsync())!;
+        Assert.Null(view.BlockedReasons);
+        Assert.Null(JsonNode.Parse(rig.ReadText(StorePaths.Dashboard)!)!["lifecycle"]!["blocked_reasons"]);
+    }
+
     // ---------------------------------------------------------------- escalation
 
     [Fact]
