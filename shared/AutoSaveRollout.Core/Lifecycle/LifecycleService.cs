@@ -327,7 +327,7 @@ public sealed class LifecycleService
             RequiredRoles = roles,
             Approvals = approvals.Select(a => new ApprovalView(a.Id, a.Role!, a.Actor!, a.At, a.Evidence)).ToList(),
             MissingRoles = roles.Where(r => approvals.All(a => a.Role != r)).ToList(),
-            BlockedReasons = progress?.LastBlockReasons,
+            BlockedReasons = progress?.LastBlockKey is { } key && key.StartsWith(BlockKeyPrefix(state), StringComparison.Ordinal) ? progress.LastBlockReasons : null,
             OpenIncidents = (ledger?.Incidents ?? []).Where(i => i.RcaFoundAt is null).Select(i => new IncidentView(i.Id, i.Phase, i.TriggeredAt,
                 i.PagerDutyId is null ? null : $"{i.PagerDutyId}{(i.PagerDutyNumber is { } n ? $" #{n}" : "")}", i.RespondedAt, i.EscalatedAt, i.RcaPath,
                 i.TriggeredAt + _options.RcaDue, i.RcaOverdueAt is not null)).ToList(),
@@ -383,7 +383,7 @@ public sealed class LifecycleService
 
     private async Task AnnounceBlockAsync(RolloutState state, string target, IReadOnlyList<AuditEntry> approvals, IReadOnlyList<string> reasons, CancellationToken ct)
     {
-        var key = $"{state.Phase}|{Stamp(state.PhaseSince)}|{string.Join("\n", reasons)}";
+        var key = BlockKeyPrefix(state) + string.Join("\n", reasons);
         var (progress, _) = await _progress.ReadAsync(ct).ConfigureAwait(false);
         if (progress?.LastBlockKey == key) return;
         var id = "blocked-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
@@ -760,6 +760,9 @@ public sealed class LifecycleService
             throw new LifecycleException($"the rollout is already complete (signed off {done.UtcDateTime:yyyy-MM-dd'T'HH:mm'Z'})");
         return (state, phase);
     }
+
+    // A blocked move's key starts with its phase segment; its reasons are shown only while that segment lasts.
+    private static string BlockKeyPrefix(RolloutState s) => $"{s.Phase}|{Stamp(s.PhaseSince)}|";
 
     private static string Stamp(DateTimeOffset? t) =>
         t is { } v ? v.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) : "start";
