@@ -25,7 +25,7 @@ public static class AuditTypes
 /// </summary>
 public sealed record AuditEntry
 {
-    /// <summary>Unique id, e.g. <c>apr-20261121T101500000Z-sre</c>, <c>move-autosave-A-B-…</c>; lines are never appended twice with one id.</summary>
+    /// <summary>Unique id, e.g. <c>apr-20261121T101500000Z-sre</c> (<c>…-sre-2</c> for a second approval of the role in the same millisecond), <c>move-autosave-A-B-…</c>; lines are never appended twice with one id.</summary>
     public required string Id { get; init; }
     /// <summary>An <see cref="AuditTypes"/> value.</summary>
     public required string Type { get; init; }
@@ -146,7 +146,7 @@ public sealed record PendingOutbox(string Id, IReadOnlyList<AutoSaveRollout.Core
 /// <summary>Lifecycle bookkeeping (<c>state/lifecycle.json</c>).</summary>
 public sealed record LifecycleProgress
 {
-    /// <summary>Lifecycle outboxes (escalations, blocked-move posts, daily reports) with actions still to complete; every tick resumes them.</summary>
+    /// <summary>Lifecycle outboxes (escalations, blocked-move posts, daily reports, and an unfinished transition a newer one displaced from the rollout state) with actions still to complete; every tick resumes them.</summary>
     public IReadOnlyList<PendingOutbox> PendingOutboxes { get; init; } = [];
     /// <summary>Key (phase segment + reasons) of the last blocked move announced, so one block is posted once.</summary>
     public string? LastBlockKey { get; init; }

@@ -229,9 +229,13 @@ public sealed class LifecycleService
                 .FirstOrDefault(a => a.PhaseSince == state.PhaseSince && a.Role == request.Role && a.Actor == actor) is { } same)
             return same;
         var now = _time.GetUtcNow();
+        // Another approval (another approver of the role, or a voided one) may hold the id of this instant: number this one.
+        var baseId = $"apr-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{request.Role}";
+        var id = baseId;
+        for (var n = 2; entries.Any(e => e.Id == id); n++) id = $"{baseId}-{n.ToString(CultureInfo.InvariantCulture)}";
         return await _audit.AppendOnceAsync(new AuditEntry
         {
-            Id = $"apr-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{request.Role}", Type = AuditTypes.Approval,
+            Id = id, Type = AuditTypes.Approval,
             At = now, Flag = _policy.Flag, Phase = state.Phase, Target = target, Role = request.Role, Actor = actor, Evidence = evidence,
             PhaseSince = state.PhaseSince, PolicySha256 = _policy.Sha256,
         }, ct).ConfigureAwait(false);
@@ -325,7 +329,7 @@ public sealed class LifecycleService
             RequiredRoles = roles,
             Approvals = approvals.Select(a => new ApprovalView(a.Id, a.Role!, a.Actor!, a.At, a.Evidence)).ToList(),
             MissingRoles = roles.Where(r => approvals.All(a => a.Role != r)).ToList(),
-            BlockedReasons = progress?.LastBlockReasons,
+            BlockedReasons = progress?.LastBlockKey is { } key && key.StartsWith(BlockKeyPrefix(state), StringComparison.Ordinal) ? progress.LastBlockReasons : null,
             OpenIncidents = (ledger?.Incidents ?? []).Where(i => i.RcaFoundAt is null).Select(i => new IncidentView(i.Id, i.Phase, i.TriggeredAt,
                 i.PagerDutyId is null ? null : $"{i.PagerDutyId}{(i.PagerDutyNumber is { } n ? $" #{n}" : "")}", i.RespondedAt, i.EscalatedAt, i.RcaPath,
                 i.TriggeredAt + _options.RcaDue, i.RcaOverdueAt is not null)).ToList(),
@@ -388,7 +392,7 @@ public sealed class LifecycleService
 
     private async Task AnnounceBlockAsync(RolloutState state, string target, IReadOnlyList<AuditEntry> approvals, IReadOnlyList<string> reasons, CancellationToken ct)
     {
-        var key = $"{state.Phase}|{Stamp(state.PhaseSince)}|{string.Join("\n", reasons)}";
+        var key = BlockKeyPrefix(state) + string.Join("\n", reasons);
         var (progress, _) = await _progress.ReadAsync(ct).ConfigureAwait(false);
         if (progress?.LastBlockKey == key) return;
         var id = "blocked-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
@@ -429,6 +433,7 @@ public sealed class LifecycleService
             SlackAction(_policy.Channels.Ok, TemplateIds.Promoted, values),
         ]);
         var conflict = false;
+        await ParkTransitionAsync(moveId, ct).ConfigureAwait(false);
         await _state.UpdateAsync(s =>
         {
             if (s is null || s.Phase != seen.Phase || s.PhaseSince != seen.PhaseSince || s.CompletedAt is not null)
@@ -548,6 +553,7 @@ public sealed class LifecycleService
         var ids = overdue.Select(i => i.Id).ToList();
         string from = "off", to = "off";
         PendingOutbox? transition = null;
+        await ParkTransitionAsync(stepId, ct).ConfigureAwait(false);
         await _state.UpdateAsync(s =>
         {
             s ??= new RolloutState { Phase = "off", PhaseSince = now, UpdatedAt = now };
@@ -681,6 +687,14 @@ public sealed class LifecycleService
             await _state.UpdateAsync(s => s!.Transition?.Id == transition.Id ? s with { Transition = null } : s, ct).ConfigureAwait(false);
     }
 
+    // A new transition is about to replace the rollout state's one: an unfinished one (e.g. a promotion post that failed)
+    // first joins the pending outboxes, which every tick resumes, so its remaining actions are still completed.
+    private async Task ParkTransitionAsync(string replacingId, CancellationToken ct)
+    {
+        var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
+        if (state?.Transition is { } old && old.Id != replacingId) await AddPendingAsync(old, ct).ConfigureAwait(false);
+    }
+
     private async Task ResumeOutboxesAsync(CancellationToken ct)
     {
         var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
@@ -755,6 +769,9 @@ public sealed class LifecycleService
             throw new LifecycleException($"the rollout is already complete (signed off {done.UtcDateTime:yyyy-MM-dd'T'HH:mm'Z'})");
         return (state, phase);
     }
+
+    // A blocked move's key starts with its phase segment; its reasons are shown only while that segment lasts.
+    private static string BlockKeyPrefix(RolloutState s) => $"{s.Phase}|{Stamp(s.PhaseSince)}|";
 
     private static string Stamp(DateTimeOffset? t) =>
         t is { } v ? v.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) : "start";
