@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AutoSaveRollout.Core.Pipeline;
+using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Adapters.Storage.FileSystem;
@@ -14,7 +15,8 @@ internal static class StatusCommand
     public static Command Create()
     {
         var store = CliSupport.StoreOption(".rollout");
-        var command = new Command("status", "show the phase in effect, rollback_active and the last decisions") { store };
+        var policy = CliSupport.PolicyOption();
+        var command = new Command("status", "show the phase in effect, rollback_active, the lifecycle and the last decisions") { store, policy };
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
             var root = parse.GetValue(store)!;
@@ -32,7 +34,15 @@ internal static class StatusCommand
                 console.WriteLine($"promotion: {promo.Phase} → {promo.Target} {(promo.Eligible ? "eligible" : "not yet eligible")} " +
                                   $"({promo.Progress}/{promo.Required} compliant windows{since}; approvers: {string.Join(", ", promo.Approvers)})");
             }
-            if (dashboard?.Lifecycle is { } life) WriteLifecycle(console, life);
+            // The lifecycle as of now (approvals, reviews and waivers recorded since the last tick included) when the policy is
+            // at hand; else as the last tick wrote it to the dashboard.
+            var life = File.Exists(parse.GetValue(policy))
+                ? await new AutoSaveRollout.Core.Lifecycle.LifecycleService(blobs, new FileDistributedLock(root, TimeProvider.System),
+                        PolicyLoader.LoadFile(parse.GetValue(policy)!), TemplateRenderer.Load(), DisabledNotifiers.Instance, DisabledNotifiers.Instance, null,
+                        TimeProvider.System, new AutoSaveRollout.Core.Lifecycle.LifecycleOptions { DryRun = true })
+                    .GetViewAsync(ct)
+                : dashboard?.Lifecycle;
+            if (life is not null) WriteLifecycle(console, life);
             if (dashboard?.SloCard is { } card)
             {
                 console.WriteLine($"latest window: {card.Window} phase {card.Phase} status {card.Status} " +
