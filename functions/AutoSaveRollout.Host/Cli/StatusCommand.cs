@@ -82,7 +82,7 @@ internal static class StatusCommand
         }
         foreach (var i in life.OpenIncidents)
             console.WriteLine($"incident {i.Id} (phase {i.Phase}, triggered {T(i.TriggeredAt)}): " +
-                              $"{(i.RespondedAt is { } ack ? $"acknowledged {T(ack)}" : "not acknowledged")}" +
+                              $"{(i.DryRun ? "dry-run (nobody paged)" : i.RespondedAt is { } ack ? $"acknowledged {T(ack)}" : "not acknowledged")}" +
                               $"{(i.EscalatedAt is { } esc ? $", escalated {T(esc)}" : "")}; " +
                               $"{(i.RcaOverdue ? "RCA overdue (phase stepped back)" : $"RCA due {T(i.RcaDueAt)}")}");
         if (life.FastCollectionUntil is { } until) console.WriteLine($"collector: every 5 minutes until {T(until)} (after a rollback)");

@@ -115,7 +115,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
         var (book, _) = await ledger.ReadAsync(ct).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var reasons = new List<string>();
-        foreach (var i in (book?.Incidents ?? []).Where(i => i.RcaFoundAt is null && now - i.TriggeredAt > options.RcaDue))
+        foreach (var i in (book?.Incidents ?? []).Where(i => i.RcaFoundAt is null && now - i.TriggeredAt >= options.RcaDue))
         {
             if (await FindRcaAsync(i, ct).ConfigureAwait(false) is not null) continue;
             reasons.Add($"no RCA names incident {i.Id} (reports/rca/<date>.md), due {(i.TriggeredAt + options.RcaDue).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture)}");

@@ -92,8 +92,9 @@ public sealed record ApprovalView(string Id, string Role, string Approver, DateT
 /// <param name="RcaPath">RCA found, if any.</param>
 /// <param name="RcaDueAt">When the RCA is due (UTC).</param>
 /// <param name="RcaOverdue">True once the deadline passed without an RCA (the phase stepped back for it).</param>
+/// <param name="DryRun">Recorded in dry-run: nobody was paged, so there is no acknowledgement to wait for.</param>
 public sealed record IncidentView(string Id, string Phase, DateTimeOffset TriggeredAt, string? PagerDuty, DateTimeOffset? RespondedAt,
-    DateTimeOffset? EscalatedAt, string? RcaPath, DateTimeOffset RcaDueAt, bool RcaOverdue);
+    DateTimeOffset? EscalatedAt, string? RcaPath, DateTimeOffset RcaDueAt, bool RcaOverdue, bool DryRun = false);
 
 /// <summary>The lifecycle as <c>status</c> and the dashboard (<c>lifecycle</c>) show it.</summary>
 public sealed record LifecycleView
@@ -332,7 +333,7 @@ public sealed class LifecycleService
             BlockedReasons = progress?.LastBlockKey is { } key && key.StartsWith(BlockKeyPrefix(state), StringComparison.Ordinal) ? progress.LastBlockReasons : null,
             OpenIncidents = (ledger?.Incidents ?? []).Where(i => i.RcaFoundAt is null).Select(i => new IncidentView(i.Id, i.Phase, i.TriggeredAt,
                 i.PagerDutyId is null ? null : $"{i.PagerDutyId}{(i.PagerDutyNumber is { } n ? $" #{n}" : "")}", i.RespondedAt, i.EscalatedAt, i.RcaPath,
-                i.TriggeredAt + _options.RcaDue, i.RcaOverdueAt is not null)).ToList(),
+                i.TriggeredAt + _options.RcaDue, i.RcaOverdueAt is not null, i.DryRun)).ToList(),
             FastCollectionUntil = state.LastRollbackAt is { } rb && rb + CollectionAfterRollback > now ? rb + CollectionAfterRollback : null,
         };
     }

@@ -117,7 +117,7 @@ public sealed class Reporter
                     Command = decision.Rollback?.Command ?? "", DryRun = final.DryRun,
                 }, ct).ConfigureAwait(false);
             if (decision.RollbackRequired) await _lifecycle.VoidApprovalsAsync(decision.Phase, decision.DecisionId, ct).ConfigureAwait(false);
-            await _lifecycle.TickAsync(ct).ConfigureAwait(false);
+            await TickLifecycleAsync(ct).ConfigureAwait(false);
         }
         ThrowIfFailed(decision.DecisionId, failures);
         return final;
@@ -140,7 +140,7 @@ public sealed class Reporter
                     Id = incident.IncidentId, DedupKey = DedupKey(incident), Kind = IncidentKinds.CollectorRetryExhausted, Phase = incident.Phase,
                     WindowStart = incident.WindowStart, TriggeredAt = at, Metric = incident.Metric, Command = NoRollbackCommand, DryRun = final.DryRun,
                 }, ct).ConfigureAwait(false);
-            await _lifecycle.TickAsync(ct).ConfigureAwait(false);
+            await TickLifecycleAsync(ct).ConfigureAwait(false);
         }
         ThrowIfFailed(incident.IncidentId, failures);
         return final;
@@ -429,6 +429,20 @@ public sealed class Reporter
 
     private Task AppendRunbookAsync(DecisionRecord d, string text, CancellationToken ct) =>
         Runbook.AppendOnceAsync(_blobs, _time.GetUtcNow(), d.DecisionId, _options.DryRun, text, _log, ct);
+
+    // The report is done once its own actions and records are: a failing lifecycle tick (storage outage, a bug) must not
+    // make the report message fail and be redelivered or dead-lettered. The lifecycle timer ticks again within minutes.
+    private async Task TickLifecycleAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _lifecycle!.TickAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _log.LogError("lifecycle tick after the report failed; the next tick retries: {Error}", ex.Message);
+        }
+    }
 
     // When the PagerDuty trigger of an outbox went out (or was recorded in dry-run); null while it has not.
     private DateTimeOffset? Triggered(Outbox outbox) =>

@@ -151,6 +151,14 @@ internal sealed class LifecycleScenario : IAsyncDisposable
     public Task WriteRcaAsync(DateOnly date, string text) =>
         Ports.Blobs.PutAsync(StorePaths.Rca(date), Encoding.UTF8.GetBytes(text), WriteCondition.None);
 
+    /// <summary>Every secret the scenario configures.</summary>
+    public IReadOnlyList<string> Secrets =>
+        [FlagToken, "rollout-s3cr3t", "incident-autosave-s3cr3t", "incident-s3cr3t", FakePagerDuty.ApiToken, FakePagerDuty.RoutingKey];
+
+    /// <summary>Every file the pipeline stored, concatenated.</summary>
+    public string AllStoredText() =>
+        string.Join("\n", Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories).Select(File.ReadAllText));
+
     public async ValueTask DisposeAsync()
     {
         await Slack.DisposeAsync();

@@ -238,6 +238,9 @@ public sealed class LifecycleScenarioTests
         Assert.Single(s.PagerDuty.Requests, r => r.Method == "PUT");
         Assert.Equal(triggeredAt.AddMinutes(40), (await s.LedgerAsync()).Incidents[0].RespondedAt);
         Assert.Equal([Rollout, Rollout, Incident, Escalation], s.LifecyclePosts().Select(p => p.Hook).ToArray());
+        // No secret (webhook tokens, flag token, PagerDuty API token or routing key) in anything stored.
+        var stored = s.AllStoredText();
+        Assert.All(s.Secrets, secret => Assert.DoesNotContain(secret, stored));
     }
 
     [Fact]

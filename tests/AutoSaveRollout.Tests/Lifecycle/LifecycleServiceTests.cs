@@ -476,10 +476,12 @@ public sealed class LifecycleServiceTests
         var incident = StoreSeed.Incident(W, "A", T0, dryRun: true); // dry-run: no acknowledgement to check, but an RCA is still due
         await StoreSeed.LedgerAsync(rig.Blobs, incident);
 
-        rig.Time.Advance(TimeSpan.FromHours(24));
+        rig.Time.Advance(TimeSpan.FromHours(24) - TimeSpan.FromMinutes(1));
         Assert.Empty(await rig.Service.CheckEvidenceAsync());
-        rig.Time.Advance(TimeSpan.FromHours(1));
+        rig.Time.Advance(TimeSpan.FromMinutes(1)); // due at exactly 24 h, as the step back
         var reason = $"no RCA names incident {incident.Id} (reports/rca/<date>.md), due 2026-11-21T10:00Z";
+        Assert.Equal([reason], await rig.Service.CheckEvidenceAsync());
+        rig.Time.Advance(TimeSpan.FromHours(1));
         Assert.Equal([reason], await rig.Service.CheckEvidenceAsync());
 
         await rig.Blobs.PutAsync(StorePaths.Rca(new DateOnly(2026, 11, 19)), Encoding.UTF8.GetBytes($"# RCA\n{incident.Id}\n"), WriteCondition.None);
