@@ -348,4 +348,24 @@ public sealed class LifecycleScenarioTests
         Assert.Equal(audit[^5].Id, audit[^1].Approvals![^1]); // the move consumed the approvals given before the block
         Assert.Empty(s.Slack.RequestsTo(Escalation));
     }
+
+    [Fact]
+    public async Task A_failing_lifecycle_tick_does_not_fail_the_report_and_the_next_good_tick_catches_up()
+    {
+        await using var s = await LifecycleScenario.StartAsync(T0);
+        await s.RunWindowsAsync(2);
+        // A corrupt lifecycle record makes every tick throw.
+        await s.Ports.Blobs.PutAsync(StorePaths.Lifecycle, "{not json"u8.ToArray(), Core.Ports.WriteCondition.None);
+
+        await s.RunWindowsAsync(6); // the 8th window makes A eligible: its report and the eligible post still go out
+        Assert.Null(await s.Ports.Blobs.TryGetAsync(QueueProcessor.DeadLetterLog)); // no report message was dead-lettered
+        Assert.All(s.Decisions, d => Assert.NotNull(s.Ports.Blobs.TryGetAsync(StorePaths.Outbox(Core.Windows.TimeWindow.StartingAt(d.WindowStart))).Result));
+        Assert.Single(s.LifecyclePosts(), p => p.Text.StartsWith("🟢 AutoSave A eligible", StringComparison.Ordinal));
+        await Assert.ThrowsAnyAsync<System.Text.Json.JsonException>(() => s.Lifecycle.TickAsync());
+
+        await s.Ports.Blobs.DeleteAsync(StorePaths.Lifecycle);
+        s.Wait(2);
+        await s.ApproveAsync("B", "sre", "sam.sre");
+        Assert.Equal(MoveOutcome.Moved, (await s.ApproveAsync("B", "dev_lead", "dana.dev")).Outcome);
+    }
 }
