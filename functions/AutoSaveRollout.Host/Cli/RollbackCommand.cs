@@ -59,15 +59,16 @@ internal static class RollbackCommand
             });
             await ports.Blobs.AppendAsync(StorePaths.Runbook,
                 Encoding.UTF8.GetBytes(Runbook.Line(time.GetUtcNow(), request.DecisionId, isDryRun, line)), ct);
+            var stepped = false;
             await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState).UpdateAsync(s =>
                 s is not null && s.Phase != request.FromPhase ? s
-                    : (s ?? new RolloutState { Phase = request.FromPhase }) with
+                    : (stepped = true, s ?? new RolloutState { Phase = request.FromPhase }).Item2 with
                     {
                         Phase = request.ToPhase, PhaseSince = time.GetUtcNow(), RollbackActive = true, RollbackDecisionId = request.DecisionId,
                         RollbackWindowStart = s?.LastDecidedWindowStart, LastRollbackAt = time.GetUtcNow(), CompletedAt = null, UpdatedAt = time.GetUtcNow(),
                     }, ct);
-            // A rollback ends the phase: its pending approvals no longer count (the audit log says so).
-            await ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun).VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);
+            // A rollback that changed the state ends the phase: its pending approvals no longer count (the audit log says so).
+            if (stepped) await ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun).VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);
             Console.WriteLine((isDryRun ? "[dry-run] " : "") + line);
             return CliSupport.Success;
         }));

@@ -69,14 +69,17 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">
-    /// Empty flag, phase or reason; decision id empty, longer than 255 characters, or not visible ASCII (it becomes a
-    /// header value). Thrown before anything is sent.
+    /// Empty flag, phase or reason; not exactly one phase back (C→B, B→A, A→off); decision id empty, longer than 255
+    /// characters, or not visible ASCII (it becomes a header value). Thrown before anything is sent.
     /// </exception>
     /// <exception cref="DeliveryException">Classified as in the type's remarks; <see cref="DeliveryException.Target"/> is <c>flag-service</c>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task RollbackAsync(FlagRollbackRequest request, CancellationToken cancellationToken = default)
     {
         Validate(request);
+        if ((request.FromPhase, request.ToPhase) is not (("C", "B") or ("B", "A") or ("A", "off")))
+            throw new ArgumentException($"a rollback goes exactly one phase back (C→B, B→A, A→off), not {request.FromPhase}→{request.ToPhase}",
+                nameof(request));
         var body = JsonSerializer.Serialize(new RollbackBody(request.FromPhase, request.ToPhase, request.Reason, request.DecisionId), Json);
         return PostAsync(RollbackUrl(request.Flag), body, request.DecisionId,
             $"rollback of flag '{request.Flag}' {request.FromPhase}→{request.ToPhase} (decision {request.DecisionId})", cancellationToken);

@@ -23,6 +23,47 @@ public sealed class RollbackFlagServiceClientTests : IAsyncLifetime
     private static FlagRollbackRequest Request(string flag = "autosave") =>
         new(flag, "B", "A", "p95_s violation: 3.4 > 2.5 (window 20261120T1015Z)", "dec-20261120T1015Z-0001");
 
+    [Theory]
+    [InlineData("C", "A")]
+    [InlineData("C", "off")]
+    [InlineData("B", "off")]
+    [InlineData("A", "B")]
+    [InlineData("B", "B")]
+    public async Task Refuses_a_rollback_of_other_than_one_phase_back_before_sending(string from, string to)
+    {
+        _server.UseFlagServiceDefaults();
+        using var http = NewClient();
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Client(http).RollbackAsync(Request() with { FromPhase = from, ToPhase = to }));
+        Assert.StartsWith($"a rollback goes exactly one phase back (C→B, B→A, A→off), not {from}→{to}", ex.Message);
+        Assert.Empty(_server.Requests);
+    }
+
+    [Theory]
+    [InlineData("A", "C")]
+    [InlineData("B", "complete")]
+    [InlineData("B", "A")]
+    [InlineData("A", "A")]
+    public async Task Refuses_a_phase_move_of_other_than_one_phase_forward_before_sending(string from, string to)
+    {
+        _server.UseFlagServiceDefaults();
+        using var http = NewClient();
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Client(http).SetPhaseAsync(new FlagPhaseRequest("autosave", from, to, "promotion_approved", "move-1")));
+        Assert.StartsWith($"a phase move goes exactly one phase forward (A→B, B→C, C→complete), not {from}→{to}", ex.Message);
+        Assert.Empty(_server.Requests);
+    }
+
+    [Fact]
+    public async Task Posts_the_exact_phase_move_request()
+    {
+        _server.UseFlagServiceDefaults();
+        using var http = NewClient();
+        await Client(http).SetPhaseAsync(new FlagPhaseRequest("autosave", "B", "C", "promotion_approved", "move-autosave-B-C-20261102T020230Z"));
+        var r = Assert.Single(_server.Requests);
+        Assert.Equal(("POST", "/flags/autosave/phase", "move-autosave-B-C-20261102T020230Z", $"Bearer {Token}"),
+            (r.Method, r.Path, r.Header("Idempotency-Key"), r.Header("Authorization")));
+        Assert.Equal("""{"from_phase":"B","to_phase":"C","reason":"promotion_approved","move_id":"move-autosave-B-C-20261102T020230Z"}""", r.Body);
+    }
+
     [Fact]
     public async Task Posts_the_exact_rollback_request()
     {
