@@ -61,12 +61,16 @@ internal static class RollbackCommand
                 Encoding.UTF8.GetBytes(Runbook.Line(time.GetUtcNow(), request.DecisionId, isDryRun, line)), ct);
             var stepped = false;
             await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState).UpdateAsync(s =>
-                s is not null && s.Phase != request.FromPhase ? s
-                    : (stepped = true, s ?? new RolloutState { Phase = request.FromPhase }).Item2 with
-                    {
-                        Phase = request.ToPhase, PhaseSince = time.GetUtcNow(), RollbackActive = true, RollbackDecisionId = request.DecisionId,
-                        RollbackWindowStart = s?.LastDecidedWindowStart, LastRollbackAt = time.GetUtcNow(), CompletedAt = null, UpdatedAt = time.GetUtcNow(),
-                    }, ct);
+            {
+                stepped = s is null || s.Phase == request.FromPhase; // a state already elsewhere is left as it is
+                if (!stepped) return s!;
+                var now = time.GetUtcNow();
+                return (s ?? new RolloutState { Phase = request.FromPhase }) with
+                {
+                    Phase = request.ToPhase, PhaseSince = now, RollbackActive = true, RollbackDecisionId = request.DecisionId,
+                    RollbackWindowStart = s?.LastDecidedWindowStart, LastRollbackAt = now, CompletedAt = null, UpdatedAt = now,
+                };
+            }, ct);
             // A rollback that changed the state ends the phase: its pending approvals no longer count (the audit log says so).
             if (stepped) await ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun).VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);
             Console.WriteLine((isDryRun ? "[dry-run] " : "") + line);
