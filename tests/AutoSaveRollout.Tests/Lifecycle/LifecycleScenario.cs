@@ -33,7 +33,8 @@ internal sealed class LifecycleScenario : IAsyncDisposable
     private readonly QueueProcessor _report;
     private readonly Collector _collector;
 
-    private LifecycleScenario(DateTimeOffset start, RecordingServer slack, RecordingServer flags, FakePagerDuty pagerDuty, SimulatedClock clock)
+    private LifecycleScenario(DateTimeOffset start, RecordingServer slack, RecordingServer flags, FakePagerDuty pagerDuty, SimulatedClock clock,
+        StorageSelection? storage)
     {
         Clock = clock;
         Slack = slack;
@@ -51,7 +52,8 @@ internal sealed class LifecycleScenario : IAsyncDisposable
             ["FlagService:BaseUrl"] = flags.BaseUri.ToString(),
             ["FlagService:Token"] = FlagToken,
         }.Concat(pagerDuty.Settings())).Build();
-        Ports = PipelineFactory.CreatePorts(config, StorageSelection.Embedded(Root), clock, dryRun: false, Policy);
+        // The adapters run on the system clock (Azure request dates, lock leases), the stages on the simulated one, as in replay.
+        Ports = PipelineFactory.CreatePorts(config, storage ?? StorageSelection.Embedded(Root), TimeProvider.System, dryRun: false, Policy);
         Lifecycle = Ports.CreateLifecycle(Policy, Templates, clock, dryRun: false);
         _collector = new Collector(Ports.Blobs, Ports.Queues, Ports.Locks, new ScriptedSource(this), clock);
         var analyzer = new Analyzer(Ports.Blobs, Ports.Queues, Policy, clock);
@@ -80,15 +82,19 @@ internal sealed class LifecycleScenario : IAsyncDisposable
     /// <summary>Every decision made so far, in window order.</summary>
     public List<DecisionRecord> Decisions { get; } = [];
 
-    /// <summary>Starts the listeners; the rollout begins in phase A at <paramref name="start"/> (a window start).</summary>
-    public static async Task<LifecycleScenario> StartAsync(DateTimeOffset start)
+    /// <summary>
+    /// Starts the listeners; the rollout begins in phase A at <paramref name="start"/> (a window start). Storage is a new
+    /// embedded folder, or <paramref name="storage"/> (Azure: emptied first).
+    /// </summary>
+    public static async Task<LifecycleScenario> StartAsync(DateTimeOffset start, StorageSelection? storage = null)
     {
         var clock = new SimulatedClock(start);
         var slack = await RecordingServer.StartAsync();
         foreach (var hook in new[] { RolloutHook, IncidentHook, EscalationHook }) slack.UseSlackDefaults(hook);
         var flags = await RecordingServer.StartAsync();
         flags.UseFlagServiceDefaults();
-        var s = new LifecycleScenario(start, slack, flags, await FakePagerDuty.StartAsync(clock), clock);
+        var s = new LifecycleScenario(start, slack, flags, await FakePagerDuty.StartAsync(clock), clock, storage);
+        if (storage is { Kind: StorageKind.Azure }) await Host.Replay.ReplayStore.ResetAsync(s.Ports);
         await new JsonRecordStore<RolloutState>(s.Ports.Blobs, StorePaths.RolloutState)
             .UpdateAsync(_ => new RolloutState { Phase = "A", PhaseSince = start, UpdatedAt = start });
         return s;

@@ -207,6 +207,12 @@ public sealed class LifecycleScenarioTests
     public async Task An_incident_unacknowledged_for_30_minutes_is_raised_to_P1_and_reposted_to_the_escalation_channel_once()
     {
         await using var s = await LifecycleScenario.StartAsync(T0);
+        await EscalationScenarioAsync(s);
+    }
+
+    /// <summary>The escalation scenario with its assertions (also run on Azurite by <c>LifecycleAzuriteTests</c>).</summary>
+    internal static async Task EscalationScenarioAsync(LifecycleScenario s)
+    {
         var violation = await PromoteToBThenViolateAsync(s, 4);
         var triggeredAt = s.Clock.GetUtcNow();
         var key = Reporter.DedupKey(violation);
