@@ -118,9 +118,13 @@ public sealed class Collector
                 await handle.RenewAsync(run.Token).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested && keepAlive.IsCompleted && keepAlive.Result is { } lost)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && run.IsCancellationRequested)
         {
-            throw new StorageException($"collector lock lost while collecting: {lost.Message}", lost.Status, lost.ErrorCode, isTransient: true, lost);
+            // Before the finally block only the keep-alive cancels the run, after a failed renewal. Wait for it to finish
+            // saying why: it may still be inside its cancel call (a race the old IsCompleted check lost under load).
+            if (await keepAlive.ConfigureAwait(false) is { } lost)
+                throw new StorageException($"collector lock lost while collecting: {lost.Message}", lost.Status, lost.ErrorCode, isTransient: true, lost);
+            throw;
         }
         finally
         {
