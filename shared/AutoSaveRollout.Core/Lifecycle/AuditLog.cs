@@ -1,4 +1,3 @@
-using System.Text;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
@@ -12,27 +11,9 @@ namespace AutoSaveRollout.Core.Lifecycle;
 public sealed class AuditLog(IBlobStore blobs, ILogger log)
 {
     /// <summary>Every readable entry, oldest first. Unreadable lines are skipped with a warning (never thrown).</summary>
-    public async Task<IReadOnlyList<AuditEntry>> ReadAsync(CancellationToken ct = default)
-    {
-        var blob = await blobs.TryGetAsync(StorePaths.Audit, ct).ConfigureAwait(false);
-        if (blob is null) return [];
-        var entries = new List<AuditEntry>();
-        var lineNumber = 0;
-        foreach (var line in Encoding.UTF8.GetString(blob.Content).Split('\n'))
-        {
-            lineNumber++;
-            if (line.Length == 0) continue;
-            try
-            {
-                if (Json.FromBytes<AuditEntry>(Encoding.UTF8.GetBytes(line)) is { } e) entries.Add(e);
-            }
-            catch (System.Text.Json.JsonException ex)
-            {
-                log.LogWarning("{Path}:{Line}: unreadable audit entry skipped ({Error})", StorePaths.Audit, lineNumber, ex.Message);
-            }
-        }
-        return entries;
-    }
+    public Task<IReadOnlyList<AuditEntry>> ReadAsync(CancellationToken ct = default) =>
+        blobs.ReadJsonLinesAsync<AuditEntry>(StorePaths.Audit,
+            (line, ex) => log.LogWarning("{Path}:{Line}: unreadable audit entry skipped ({Error})", StorePaths.Audit, line, ex.Message), ct);
 
     /// <summary>Appends <paramref name="entry"/> unless an entry with its id exists; returns the entry in the log.</summary>
     public async Task<AuditEntry> AppendOnceAsync(AuditEntry entry, CancellationToken ct = default)

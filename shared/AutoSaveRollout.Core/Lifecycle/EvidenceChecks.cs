@@ -206,21 +206,9 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
     }
 
     /// <summary>Every readable line of <see cref="StorePaths.RetryFailures"/>; unreadable lines are skipped with a warning.</summary>
-    public static async Task<IReadOnlyList<CollectorFailure>> ReadRetryFailuresAsync(IBlobStore blobs, ILogger log, CancellationToken ct)
-    {
-        var blob = await blobs.TryGetAsync(StorePaths.RetryFailures, ct).ConfigureAwait(false);
-        if (blob is null) return [];
-        var list = new List<CollectorFailure>();
-        var n = 0;
-        foreach (var line in Encoding.UTF8.GetString(blob.Content).Split('\n'))
-        {
-            n++;
-            if (line.Length == 0) continue;
-            try { list.Add(Json.FromBytes<CollectorFailure>(Encoding.UTF8.GetBytes(line))); }
-            catch (System.Text.Json.JsonException ex) { log.LogWarning("{Path}:{Line}: unreadable retry failure skipped ({Error})", StorePaths.RetryFailures, n, ex.Message); }
-        }
-        return list;
-    }
+    public static Task<IReadOnlyList<CollectorFailure>> ReadRetryFailuresAsync(IBlobStore blobs, ILogger log, CancellationToken ct) =>
+        blobs.ReadJsonLinesAsync<CollectorFailure>(StorePaths.RetryFailures,
+            (line, ex) => log.LogWarning("{Path}:{Line}: unreadable retry failure skipped ({Error})", StorePaths.RetryFailures, line, ex.Message), ct);
 
     // Read-only stream that feeds everything read through an incremental hash.
     private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream

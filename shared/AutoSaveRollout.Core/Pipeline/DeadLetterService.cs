@@ -219,20 +219,8 @@ public sealed class DeadLetterService
     private async Task<IReadOnlyDictionary<string, DeadLetterRecord>> ReadLogAsync(CancellationToken ct)
     {
         var byId = new Dictionary<string, DeadLetterRecord>(StringComparer.Ordinal);
-        var blob = await _blobs.TryGetAsync(QueueProcessor.DeadLetterLog, ct).ConfigureAwait(false);
-        if (blob is null) return byId;
-        foreach (var line in Encoding.UTF8.GetString(blob.Content).Split('\n'))
-        {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                if (JsonSerializer.Deserialize<DeadLetterRecord>(line, Json.Compact) is { PoisonMessageId: { } id } record)
-                    byId[id] = record;
-            }
-            catch (JsonException)
-            {
-            }
-        }
+        foreach (var record in await _blobs.ReadJsonLinesAsync<DeadLetterRecord>(QueueProcessor.DeadLetterLog, ct: ct).ConfigureAwait(false))
+            if (record is { PoisonMessageId: { } id }) byId[id] = record;
         return byId;
     }
 

@@ -13,6 +13,35 @@ public static class PortExtensions
         return blobs.AppendAsync(path, (byte[])[.. bytes, (byte)'\n'], ct);
     }
 
+    /// <summary>
+    /// Reads the JSONL blob at <paramref name="path"/> (as written by <see cref="AppendJsonLineAsync{T}"/>): every line that
+    /// deserialises to a non-null <typeparamref name="T"/>, in order; an empty list when the blob is missing. A line that is
+    /// not valid JSON for <typeparamref name="T"/> is skipped and reported to <paramref name="onUnreadable"/> with its
+    /// 1-based line number; it never throws for bad content.
+    /// </summary>
+    public static async Task<IReadOnlyList<T>> ReadJsonLinesAsync<T>(this IBlobStore blobs, string path, Action<int, JsonException>? onUnreadable = null,
+        CancellationToken ct = default) where T : class
+    {
+        var blob = await blobs.TryGetAsync(path, ct).ConfigureAwait(false);
+        if (blob is null) return [];
+        var records = new List<T>();
+        var lineNumber = 0;
+        foreach (var line in System.Text.Encoding.UTF8.GetString(blob.Content).Split('\n'))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                if (JsonSerializer.Deserialize<T>(line, Json.Compact) is { } record) records.Add(record);
+            }
+            catch (JsonException ex)
+            {
+                onUnreadable?.Invoke(lineNumber, ex);
+            }
+        }
+        return records;
+    }
+
     /// <summary>Creates the queue when missing and enqueues <paramref name="message"/> as compact JSON.</summary>
     public static async Task SendJsonAsync<T>(this IMessageQueue queue, T message, CancellationToken ct = default)
     {

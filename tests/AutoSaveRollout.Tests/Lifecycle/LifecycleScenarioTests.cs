@@ -197,7 +197,7 @@ public sealed class LifecycleScenarioTests
             ("/flags/autosave/phase", again.MoveId, "A", "B"),
         ], s.FlagCalls().Select(c => (c.Path, c.Key, (string?)c.Body["from_phase"], (string?)c.Body["to_phase"])).ToArray());
         Assert.Single(s.PagerDuty.Requests, r => r.Path == "/v2/enqueue");
-        Assert.Empty(s.PagerDuty.Requests.Where(r => r.Method == "PUT")); // acknowledged in time: never escalated
+        Assert.DoesNotContain(s.PagerDuty.Requests, r => r.Method == "PUT"); // acknowledged in time: never escalated
         Assert.Equal(
             ["approval", "approval", "phase_moved", "approval", "approvals_voided", "approval", "approval", "phase_moved"],
             (await s.AuditAsync()).Select(e => e.Type).ToArray());
