@@ -74,13 +74,8 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
                         reasons.Add($"incident {i.Id} was not found in PagerDuty (incident_key {i.DedupKey})");
                         continue;
                     }
-                    i = i with
-                    {
-                        PagerDutyId = found.Id, PagerDutyNumber = found.IncidentNumber, PagerDutyStatus = found.Status, PagerDutyCreatedAt = found.CreatedAt,
-                        RespondedAt = found.RespondedAt,
-                    };
-                    var updated = i;
-                    await ledger.UpdateAsync(l => l! with { Incidents = l.Incidents.Select(x => x.Id == updated.Id ? updated : x).ToList() }, ct).ConfigureAwait(false);
+                    var updated = i = i.Observed(found);
+                    await ledger.UpdateAsync(l => l!.Replace(updated), ct).ConfigureAwait(false);
                 }
                 catch (DeliveryException ex)
                 {
@@ -89,7 +84,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
                 }
             }
             var opened = i.PagerDutyCreatedAt ?? i.TriggeredAt;
-            var name = i.PagerDutyNumber is { } n ? $"{i.Id} (PagerDuty #{n})" : i.Id;
+            var name = i.Label();
             if (i.RespondedAt is not { } responded)
                 reasons.Add($"incident {name} is not acknowledged (due within {limit} min)");
             else if (responded - opened > options.AcknowledgeWithin)
@@ -106,7 +101,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
             .Where(f => f.GaveUpAt >= since && !reviewed.Contains(f.WindowStart))
             .Select(f => f.WindowStart).Distinct().Order()
             .Select(w => $"retry failure of window {TimeWindow.StartingAt(w)} is not reviewed " +
-                         $"(review-failure --window {w.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture)})")
+                         $"(review-failure --window {Telemetry.Rfc3339.FormatMinutes(w)})")
             .ToList();
     }
 
@@ -118,7 +113,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
         foreach (var i in (book?.Incidents ?? []).Where(i => i.RcaFoundAt is null && now - i.TriggeredAt >= options.RcaDue))
         {
             if (await FindRcaAsync(i, ct).ConfigureAwait(false) is not null) continue;
-            reasons.Add($"no RCA names incident {i.Id} (reports/rca/<date>.md), due {(i.TriggeredAt + options.RcaDue).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture)}");
+            reasons.Add($"no RCA names incident {i.Id} (reports/rca/<date>.md), due {Telemetry.Rfc3339.FormatMinutes(i.TriggeredAt + options.RcaDue)}");
         }
         return reasons;
     }

@@ -118,6 +118,16 @@ public sealed record IncidentRecord
     /// <summary>Last PagerDuty lookup error (secret-free), if the last check failed.</summary>
     public string? LastCheckError { get; init; }
 
+    /// <summary>How messages and reasons name the incident: <c>{id} (PagerDuty #{number})</c>, or the id alone.</summary>
+    public string Label() => PagerDutyNumber is { } n ? $"{Id} (PagerDuty #{n.ToString(System.Globalization.CultureInfo.InvariantCulture)})" : Id;
+
+    /// <summary>This incident with what a PagerDuty REST lookup found: its id, number, status, opening and response times.</summary>
+    public IncidentRecord Observed(AutoSaveRollout.Core.Ports.PagerDutyIncident found) => this with
+    {
+        PagerDutyId = found.Id, PagerDutyNumber = found.IncidentNumber ?? PagerDutyNumber, PagerDutyStatus = found.Status,
+        PagerDutyCreatedAt = found.CreatedAt, RespondedAt = found.RespondedAt,
+    };
+
     /// <summary>The ids an RCA may name to cover this incident: ours, the dedup key, the PagerDuty id and number.</summary>
     public IEnumerable<string> Names()
     {
@@ -133,6 +143,10 @@ public sealed record IncidentLedger
 {
     /// <summary>Every incident, oldest first.</summary>
     public IReadOnlyList<IncidentRecord> Incidents { get; init; } = [];
+
+    /// <summary>This ledger with the incident of <paramref name="incident"/>'s id replaced by it.</summary>
+    public IncidentLedger Replace(IncidentRecord incident) =>
+        this with { Incidents = Incidents.Select(i => i.Id == incident.Id ? incident : i).ToList() };
 }
 
 /// <summary>

@@ -313,7 +313,11 @@ public sealed class LifecycleService
     public async Task<LifecycleView?> GetViewAsync(CancellationToken ct = default)
     {
         var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
-        if (state is null) return null;
+        return state is null ? null : await ViewOfAsync(state, ct).ConfigureAwait(false);
+    }
+
+    private async Task<LifecycleView> ViewOfAsync(RolloutState state, CancellationToken ct)
+    {
         var entries = await _audit.ReadAsync(ct).ConfigureAwait(false);
         var (ledger, _) = await _ledger.ReadAsync(ct).ConfigureAwait(false);
         var (progress, _) = await _progress.ReadAsync(ct).ConfigureAwait(false);
@@ -486,12 +490,7 @@ public sealed class LifecycleService
                 {
                     found = await _pagerDuty.FindByIncidentKeyAsync(current.DedupKey, ct).ConfigureAwait(false);
                     lookedUp = true;
-                    current = current with
-                    {
-                        PagerDutyId = found?.Id ?? current.PagerDutyId, PagerDutyNumber = found?.IncidentNumber ?? current.PagerDutyNumber,
-                        PagerDutyStatus = found?.Status, PagerDutyCreatedAt = found?.CreatedAt ?? current.PagerDutyCreatedAt,
-                        RespondedAt = found?.RespondedAt, LastCheckError = null,
-                    };
+                    current = (found is null ? current with { PagerDutyStatus = null, RespondedAt = null } : current.Observed(found)) with { LastCheckError = null };
                 }
                 catch (DeliveryException ex)
                 {
@@ -515,7 +514,7 @@ public sealed class LifecycleService
     }
 
     private Task SaveIncidentAsync(IncidentRecord incident, CancellationToken ct) =>
-        _ledger.UpdateAsync(l => l! with { Incidents = l.Incidents.Select(i => i.Id == incident.Id ? incident : i).ToList() }, ct);
+        _ledger.UpdateAsync(l => l!.Replace(incident), ct);
 
     private PendingOutbox PlanEscalation(IncidentRecord incident, PagerDutyIncident? found, DateTimeOffset now)
     {
@@ -524,7 +523,7 @@ public sealed class LifecycleService
             ["phase"] = incident.Phase,
             ["minutes"] = ((int)(now - incident.TriggeredAt).TotalMinutes).ToString(CultureInfo.InvariantCulture),
             ["priority"] = found is null ? "unchanged (not found in PagerDuty)" : _options.EscalationPriority,
-            ["incident"] = Label(incident with { PagerDutyNumber = found?.IncidentNumber ?? incident.PagerDutyNumber }),
+            ["incident"] = (incident with { PagerDutyNumber = found?.IncidentNumber ?? incident.PagerDutyNumber }).Label(),
             ["metric"] = incident.Metric,
             ["window"] = TimeWindow.StartingAt(incident.WindowStart).ToString(),
             ["cmd"] = incident.Command,
@@ -539,8 +538,6 @@ public sealed class LifecycleService
         actions.Add(SlackAction(_policy.Channels.Escalation, TemplateIds.Escalation, values));
         return new PendingOutbox($"esc-{incident.Id}", actions);
     }
-
-    private static string Label(IncidentRecord i) => i.PagerDutyNumber is { } n ? $"{i.Id} (PagerDuty #{n})" : i.Id;
 
     private async Task EnforceRcaDeadlinesAsync(CancellationToken ct)
     {
@@ -595,8 +592,8 @@ public sealed class LifecycleService
         var stepped = from != to;
         var values = new Dictionary<string, string?>
         {
-            ["incident"] = string.Join(", ", overdue.Select(Label)),
-            ["raised"] = overdue[0].TriggeredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
+            ["incident"] = string.Join(", ", overdue.Select(i => i.Label())),
+            ["raised"] = Telemetry.Rfc3339.FormatMinutes(overdue[0].TriggeredAt),
             ["phase"] = from, ["target"] = stepped ? to : $"{to} (nothing to step back)",
         };
         var actions = new List<OutboxAction>();
@@ -746,8 +743,8 @@ public sealed class LifecycleService
     {
         var (dashboard, _) = await _dashboard.ReadAsync(ct).ConfigureAwait(false);
         if (dashboard is null) return;
-        var view = await GetViewAsync(ct).ConfigureAwait(false);
         var (state, _) = await _state.ReadAsync(ct).ConfigureAwait(false);
+        var view = state is null ? null : await ViewOfAsync(state, ct).ConfigureAwait(false);
         await _dashboard.UpdateAsync(db => db! with
         {
             Phase = state?.Phase ?? db.Phase,

@@ -290,7 +290,7 @@ public sealed class Reporter
             ["phase"] = p.Phase,
             ["target"] = p.Target,
             ["compliant_windows"] = p.Progress.ToString(CultureInfo.InvariantCulture),
-            ["since"] = p.Since?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
+            ["since"] = p.Since is { } since ? Rfc3339.FormatMinutes(since) : null,
             ["approvers"] = string.Join(",", p.Approvers),
         };
         return values;

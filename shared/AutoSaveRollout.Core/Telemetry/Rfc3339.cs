@@ -57,4 +57,8 @@ public static partial class Rfc3339
     /// <summary>Formats an instant as UTC RFC 3339 with only the fraction digits needed, e.g. <c>2026-11-20T10:00:03.12Z</c>.</summary>
     public static string Format(DateTimeOffset instant) =>
         instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Formats an instant as UTC to the minute, as messages show window starts and deadlines: <c>2026-11-20T10:15Z</c>.</summary>
+    public static string FormatMinutes(DateTimeOffset instant) =>
+        instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture);
 }

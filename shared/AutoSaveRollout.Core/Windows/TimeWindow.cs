@@ -56,8 +56,7 @@ public readonly record struct TimeWindow : IComparable<TimeWindow>
 
     /// <summary>ISO 8601 interval with minute precision, e.g. <c>2026-11-20T10:15Z/2026-11-20T10:30Z</c>.</summary>
     public override string ToString() =>
-        Start.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture) + "/" +
-        End.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture);
+        Telemetry.Rfc3339.FormatMinutes(Start) + "/" + Telemetry.Rfc3339.FormatMinutes(End);
 
     /// <inheritdoc />
     public int CompareTo(TimeWindow other) => Start.UtcTicks.CompareTo(other.Start.UtcTicks);
