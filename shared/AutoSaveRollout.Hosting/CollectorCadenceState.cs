@@ -2,6 +2,7 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.State;
 using Microsoft.Extensions.Logging;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Hosting;
 

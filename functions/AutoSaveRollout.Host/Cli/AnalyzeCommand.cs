@@ -9,6 +9,7 @@ using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
 using AutoSaveRollout.Host.Replay;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Cli;
 

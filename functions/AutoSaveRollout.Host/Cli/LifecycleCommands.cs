@@ -7,6 +7,7 @@ using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Cli;
 

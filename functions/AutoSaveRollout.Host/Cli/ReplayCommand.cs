@@ -10,6 +10,7 @@ using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
 using AutoSaveRollout.Host.Replay;
 using Spectre.Console;
+using AutoSaveRollout.Core.Outboxes;
 
 namespace AutoSaveRollout.Host.Cli;
 

@@ -7,6 +7,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Telemetry;
 using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Cli;
 

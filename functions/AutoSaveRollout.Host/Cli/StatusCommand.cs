@@ -6,6 +6,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Adapters.Storage.FileSystem;
 using Spectre.Console;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Cli;
 
@@ -66,7 +67,7 @@ internal static class StatusCommand
     private static string T(DateTimeOffset? t) => t is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC" : "–";
 
     // The lifecycle section the last tick wrote to the dashboard: approvals, what the move waits for, incidents, cadence.
-    private static void WriteLifecycle(IAnsiConsole console, AutoSaveRollout.Core.Lifecycle.LifecycleView life)
+    private static void WriteLifecycle(IAnsiConsole console, AutoSaveRollout.Core.Reporting.LifecycleView life)
     {
         console.WriteLine($"phase since: {T(life.PhaseSince)}" + (life.CompletedAt is { } done ? $"; rollout complete (signed off {T(done)})" : ""));
         if (life.Target is { } target)

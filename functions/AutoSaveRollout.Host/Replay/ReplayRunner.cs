@@ -9,6 +9,8 @@ using AutoSaveRollout.Core.Simulation;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Replay;
 

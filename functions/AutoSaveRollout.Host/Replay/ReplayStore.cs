@@ -1,5 +1,6 @@
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Replay;
 

@@ -1,6 +1,7 @@
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Lifecycle;
 

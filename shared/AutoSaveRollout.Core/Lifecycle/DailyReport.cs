@@ -4,6 +4,8 @@ using AutoSaveRollout.Core.Gates;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Windows;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Lifecycle;
 

@@ -8,6 +8,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Windows;
 using Microsoft.Extensions.Logging;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Lifecycle;
 

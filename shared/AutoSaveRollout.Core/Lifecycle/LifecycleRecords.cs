@@ -1,3 +1,4 @@
+using AutoSaveRollout.Core.Outboxes;
 namespace AutoSaveRollout.Core.Lifecycle;
 
 /// <summary>Types of <see cref="AuditEntry"/>.</summary>
@@ -148,14 +149,6 @@ public sealed record IncidentLedger
     public IncidentLedger Replace(IncidentRecord incident) =>
         this with { Incidents = Incidents.Select(i => i.Id == incident.Id ? incident : i).ToList() };
 }
-
-/// <summary>
-/// A lifecycle outbox recorded with its plan before it runs, so a tick after a crash can create and finish it even if the
-/// outbox blob was never written.
-/// </summary>
-/// <param name="Id">Outbox (subject) id, e.g. <c>move-autosave-A-B-…</c>, <c>rca-…</c>, <c>esc-…</c>, <c>daily-20261121</c>.</param>
-/// <param name="Plan">The planned actions.</param>
-public sealed record PendingOutbox(string Id, IReadOnlyList<AutoSaveRollout.Core.Reporting.OutboxAction> Plan);
 
 /// <summary>Lifecycle bookkeeping (<c>state/lifecycle.json</c>).</summary>
 public sealed record LifecycleProgress

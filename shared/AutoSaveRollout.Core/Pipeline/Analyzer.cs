@@ -10,6 +10,7 @@ using AutoSaveRollout.Core.Telemetry;
 using AutoSaveRollout.Core.Windows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Pipeline;
 

@@ -2,7 +2,7 @@ namespace AutoSaveRollout.Core.Pipeline;
 
 /// <summary>
 /// When the Collector runs (design section 6, step 5): normally on its 15-minute schedule; for 30 minutes after a rollback
-/// (<see cref="RolloutState.LastRollbackAt"/>) every 5 minutes, then back to every 15. Windows stay 15 minutes long
+/// (<see cref="State.RolloutState.LastRollbackAt"/>) every 5 minutes, then back to every 15. Windows stay 15 minutes long
 /// (<see cref="Windows.TimeWindow"/>): a faster run only picks up a newly closed window, and back-fills or retries one that
 /// failed, sooner. Pure functions of their arguments; all instants are compared in UTC.
 /// <para>Rules, for a rollback at <c>r</c>:</para>

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Pipeline;
 

@@ -2,6 +2,7 @@ using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Pipeline;
 

@@ -12,6 +12,8 @@ using AutoSaveRollout.Core.Telemetry;
 using AutoSaveRollout.Core.Windows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Pipeline;
 
@@ -26,13 +28,6 @@ public sealed record ReporterOptions
 
     /// <summary>PagerDuty <c>payload.source</c>.</summary>
     public string PagerDutySource { get; init; } = "autosave-rollout-monitor";
-}
-
-/// <summary>One or more outward actions of a report failed; the message is retried and completed actions are not repeated.</summary>
-public sealed class ReportDeliveryException(string message, bool isTransient) : Exception(message)
-{
-    /// <summary>True when every failure was transient.</summary>
-    public bool IsTransient { get; } = isTransient;
 }
 
 /// <summary>

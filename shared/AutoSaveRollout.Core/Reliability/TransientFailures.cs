@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Core.Outboxes;
 
 namespace AutoSaveRollout.Core.Reliability;
 

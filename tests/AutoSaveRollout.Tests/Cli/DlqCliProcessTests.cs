@@ -6,6 +6,7 @@ using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Cli;
 

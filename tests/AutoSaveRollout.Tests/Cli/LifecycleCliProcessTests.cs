@@ -10,6 +10,7 @@ using AutoSaveRollout.Tests.Lifecycle;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using HostRun = AutoSaveRollout.Tests.Support.HostProcess;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Cli;
 

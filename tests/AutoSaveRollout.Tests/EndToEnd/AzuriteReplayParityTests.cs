@@ -4,6 +4,7 @@ using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.EndToEnd;
 

@@ -3,6 +3,7 @@ using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.EndToEnd;
 

@@ -4,6 +4,8 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Windows;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.EndToEnd;
 

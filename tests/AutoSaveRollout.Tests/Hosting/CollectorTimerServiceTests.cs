@@ -6,6 +6,8 @@ using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Host.Hosting;
 using AutoSaveRollout.Tests.Reliability;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Hosting;
 

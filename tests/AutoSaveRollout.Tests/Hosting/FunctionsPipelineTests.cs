@@ -8,6 +8,7 @@ using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Hosting;
 

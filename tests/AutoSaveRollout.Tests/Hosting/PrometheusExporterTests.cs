@@ -6,6 +6,7 @@ using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Hosting.Metrics;
 using AutoSaveRollout.Tests.EndToEnd;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Hosting;
 

@@ -7,6 +7,8 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Windows;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

@@ -2,6 +2,7 @@ using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

@@ -16,6 +16,7 @@ using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

@@ -13,6 +13,7 @@ using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

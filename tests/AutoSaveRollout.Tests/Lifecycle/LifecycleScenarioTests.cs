@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Reporting;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

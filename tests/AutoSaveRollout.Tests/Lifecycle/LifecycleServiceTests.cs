@@ -7,6 +7,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

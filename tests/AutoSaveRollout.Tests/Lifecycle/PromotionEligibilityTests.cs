@@ -1,5 +1,6 @@
 using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.State;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 

@@ -8,6 +8,7 @@ using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Pipeline;
 

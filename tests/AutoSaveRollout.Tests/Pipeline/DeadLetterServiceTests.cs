@@ -7,6 +7,7 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Hosting.Metrics;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Pipeline;
 

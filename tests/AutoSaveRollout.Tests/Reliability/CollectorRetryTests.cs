@@ -12,6 +12,7 @@ using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Tests.EndToEnd;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Reliability;
 

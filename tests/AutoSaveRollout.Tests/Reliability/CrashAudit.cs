@@ -2,6 +2,9 @@ using System.Text;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Reliability;
 

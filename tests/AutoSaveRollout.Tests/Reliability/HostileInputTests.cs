@@ -14,6 +14,7 @@ using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Tests.Policy;
 using FsCheck;
 using FsCheck.Fluent;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Reliability;
 

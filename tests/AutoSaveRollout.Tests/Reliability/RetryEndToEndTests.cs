@@ -6,6 +6,8 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Tests.EndToEnd;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Reliability;
 

@@ -12,6 +12,8 @@ using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Reliability;
 

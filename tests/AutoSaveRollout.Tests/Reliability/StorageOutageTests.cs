@@ -10,6 +10,8 @@ using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
+using AutoSaveRollout.Core.Outboxes;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Reliability;
 

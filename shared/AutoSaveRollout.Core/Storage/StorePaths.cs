@@ -1,6 +1,6 @@
 using AutoSaveRollout.Core.Windows;
 
-namespace AutoSaveRollout.Core.Pipeline;
+namespace AutoSaveRollout.Core.Storage;
 
 /// <summary>
 /// Where the pipeline keeps things in blob storage (<c>{container}/{name}</c>). Containers: <c>autosave</c> (batches,
@@ -33,7 +33,7 @@ public static class StorePaths
     /// <summary>Reporter outbox of a window's collector incident (separate from the decision's outbox).</summary>
     public static string IncidentOutbox(TimeWindow w) => $"reports/outbox/{w.PathKey}.retry_exhausted.json";
 
-    /// <summary>Every window read the Collector gave up on (JSONL, one <see cref="CollectorFailure"/> per line).</summary>
+    /// <summary>Every window read the Collector gave up on (JSONL, one <c>CollectorFailure</c> per line).</summary>
     public const string RetryFailures = "reports/monitoring/retry_failures.jsonl";
 
     /// <summary>The dashboard: <c>reports/monitoring/dashboard.json</c>.</summary>

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace AutoSaveRollout.Core.Pipeline;
+namespace AutoSaveRollout.Core.Storage;
 
 /// <summary>Handles one UTF-8 line (without LF or CR).</summary>
 public delegate void Utf8LineHandler(ReadOnlySpan<byte> line);

@@ -1,6 +1,6 @@
 using AutoSaveRollout.Core.Policy;
 
-namespace AutoSaveRollout.Core.Lifecycle;
+namespace AutoSaveRollout.Core.State;
 
 /// <summary>What eligibility needs to know of one judged window: its start, the phase it was judged in and its status.</summary>
 /// <param name="WindowStart">Window start (UTC), aligned to 15 minutes.</param>

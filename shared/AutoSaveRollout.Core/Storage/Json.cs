@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace AutoSaveRollout.Core.Pipeline;
+namespace AutoSaveRollout.Core.Storage;
 
 /// <summary>JSON settings shared by every record the pipeline writes: snake_case names, nulls written, enums as strings.</summary>
 public static class Json

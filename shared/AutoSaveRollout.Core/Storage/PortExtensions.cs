@@ -1,7 +1,7 @@
 using System.Text.Json;
 using AutoSaveRollout.Core.Ports;
 
-namespace AutoSaveRollout.Core.Pipeline;
+namespace AutoSaveRollout.Core.Storage;
 
 /// <summary>JSON conveniences over the storage and queue ports, shared by the stages.</summary>
 public static class PortExtensions

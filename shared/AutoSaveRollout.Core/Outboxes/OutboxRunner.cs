@@ -2,8 +2,9 @@ using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
 using Microsoft.Extensions.Logging;
+using AutoSaveRollout.Core.Storage;
 
-namespace AutoSaveRollout.Core.Pipeline;
+namespace AutoSaveRollout.Core.Outboxes;
 
 /// <summary>
 /// Runs an outbox (<see cref="Outbox"/>, a JSON blob): the outward actions of one subject (a decision, a collector

@@ -1,7 +1,6 @@
-using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 
-namespace AutoSaveRollout.Core.State;
+namespace AutoSaveRollout.Core.Storage;
 
 /// <summary>
 /// A JSON record in blob storage updated with optimistic concurrency: read with its ETag, apply a pure update, write with
