@@ -86,7 +86,7 @@ internal static class ReplayCommand
         {
             var d = w.Decision;
             string Num(string metric, string format) => CliSupport.Cell(d?.Metrics[metric].Value, format);
-            var status = d?.Status ?? "dead-lettered";
+            var status = d?.Status.Value ?? "dead-lettered";
             var colour = status switch { "violation" => "red", "warn" => "yellow", "ok" => "green", _ => "grey" };
             table.AddRow(
                 Markup.Escape(w.Manifest.WindowStart.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)),
@@ -107,9 +107,9 @@ internal static class ReplayCommand
             {
                 var target = a.Kind switch
                 {
-                    ActionKinds.Slack => "slack " + a.Target,
-                    ActionKinds.PagerDuty => "pagerduty trigger dedup_key=" + Reporter.DedupKey(w.Decision!),
-                    ActionKinds.Flag => "flag service",
+                    var k when k == ActionKind.Slack => "slack " + a.Target,
+                    var k when k == ActionKind.PagerDuty => "pagerduty trigger dedup_key=" + Reporter.DedupKey(w.Decision!),
+                    var k when k == ActionKind.Flag => "flag service",
                     _ => a.Target,
                 };
                 Console.Out.WriteLine($"  {w.Manifest.WindowStart.UtcDateTime:HH:mm} [{a.Status}] {target}: {a.Text}");

@@ -63,14 +63,9 @@ internal static class RollbackCommand
             var stepped = false;
             await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState).UpdateAsync(s =>
             {
-                stepped = s is null || s.Phase == request.FromPhase; // a state already elsewhere is left as it is
-                if (!stepped) return s!;
-                var now = time.GetUtcNow();
-                return (s ?? new RolloutState { Phase = request.FromPhase }) with
-                {
-                    Phase = request.ToPhase, PhaseSince = now, RollbackActive = true, RollbackDecisionId = request.DecisionId,
-                    RollbackWindowStart = s?.LastDecidedWindowStart, LastRollbackAt = now, CompletedAt = null, UpdatedAt = now,
-                };
+                var next = RolloutState.ManualRollback(s, request.FromPhase, request.ToPhase, request.DecisionId, time.GetUtcNow());
+                stepped = !ReferenceEquals(next, s); // a state already elsewhere is left as it is
+                return next;
             }, ct);
             // A rollback that changed the state ends the phase: its pending approvals no longer count (the audit log says so).
             if (stepped) await ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun).VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);

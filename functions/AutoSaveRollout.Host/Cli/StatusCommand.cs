@@ -53,7 +53,7 @@ internal static class StatusCommand
             foreach (var c in new[] { "window (UTC)", "phase", "status", "p95 s", "err %", "violations", "decision" }) table.AddColumn(c);
             foreach (var d in dashboard?.RecentDecisions ?? [])
             {
-                table.AddRow(d.WindowStart.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), d.Phase, d.Status,
+                table.AddRow(d.WindowStart.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), d.Phase, d.Status.ToString(),
                     F(d.P95, "F3"), F(d.ErrRate, "F2"), Markup.Escape(string.Join(",", d.Violations)), Markup.Escape(d.DecisionId));
             }
             console.Write(table);

@@ -69,7 +69,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         var clock = new SimulatedClock(windows[0].Start);
 
         await new JsonRecordStore<RolloutState>(ports.Blobs, StorePaths.RolloutState)
-            .UpdateAsync(s => options.Resume && s is not null ? s : new RolloutState { Phase = options.Phase.ToWire(), PhaseSince = clock.GetUtcNow(), UpdatedAt = clock.GetUtcNow() }, ct)
+            .UpdateAsync(s => options.Resume && s is not null ? s : RolloutState.Start(options.Phase.ToWire(), clock.GetUtcNow()), ct)
             .ConfigureAwait(false);
 
         if (options.Resume) await DiscardQueuedMessagesAsync(ct).ConfigureAwait(false);
@@ -157,12 +157,12 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         {
             var what = a.Kind switch
             {
-                ActionKinds.Slack => $"{a.Template} → {a.Target}",
-                ActionKinds.PagerDuty => "pagerduty trigger",
-                ActionKinds.Flag => $"rollback {w.Decision.Rollback?.FromPhase}→{w.Decision.Rollback?.ToPhase}",
-                _ => a.Kind,
+                var k when k == ActionKind.Slack => $"{a.Template} → {a.Target}",
+                var k when k == ActionKind.PagerDuty => "pagerduty trigger",
+                var k when k == ActionKind.Flag => $"rollback {w.Decision.Rollback?.FromPhase}→{w.Decision.Rollback?.ToPhase}",
+                _ => a.Kind.ToString(),
             };
-            return a.Status == ActionStatus.Done ? what : $"{what} [{a.Status.Replace('_', '-')}]";
+            return a.Status == ActionStatus.Done ? what : $"{what} [{a.Status.ToString().Replace('_', '-')}]";
         }));
     }
 }

@@ -30,8 +30,8 @@ public sealed class AuditLog(IBlobStore blobs, ILogger log)
     /// </summary>
     public static IReadOnlyList<AuditEntry> PendingApprovals(IReadOnlyList<AuditEntry> entries, string phase)
     {
-        var closed = entries.Where(e => e.Type is AuditTypes.PhaseMoved or AuditTypes.ApprovalsVoided)
+        var closed = entries.Where(e => e.Type == AuditEntryType.PhaseMoved || e.Type == AuditEntryType.ApprovalsVoided)
             .SelectMany(e => e.Approvals ?? []).ToHashSet(StringComparer.Ordinal);
-        return entries.Where(e => e.Type == AuditTypes.Approval && e.Phase == phase && !closed.Contains(e.Id)).ToList();
+        return entries.Where(e => e.Type == AuditEntryType.Approval && e.Phase == phase && !closed.Contains(e.Id)).ToList();
     }
 }

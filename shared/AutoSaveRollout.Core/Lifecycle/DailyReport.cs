@@ -145,7 +145,7 @@ public sealed record DailyReport
             if (d is null) { missing++; continue; }
             if (!IsPhaseC(d)) { other++; continue; }
             judged++;
-            switch (d.Status)
+            switch (d.Status.Value)
             {
                 case "ok": ok++; break;
                 case "warn": warn++; break;
@@ -283,7 +283,7 @@ public sealed record DailyReport
     private static double? JudgedValue(DecisionRecord? d, string metric)
     {
         if (d is null || !IsPhaseC(d) || d.Metrics is null) return null;
-        if (!d.Metrics.TryGetValue(metric, out var m) || m is null || m.Status == "inconclusive") return null;
+        if (!d.Metrics.TryGetValue(metric, out var m) || m is null || m.Status == DecisionStatus.Inconclusive) return null;
         return m.Value is { } v && double.IsFinite(v) ? v : null;
     }
 
@@ -384,7 +384,7 @@ public sealed record DailyReport
         {
             return null;
         }
-        if (d.Phase is null || d.Status is null || d.Metrics is null || d.WindowStart.UtcTicks != window.Start.UtcTicks) return null;
+        if (d.Phase is null || d.Status.Value is null || d.Metrics is null || d.WindowStart.UtcTicks != window.Start.UtcTicks) return null;
         return d;
     }
 }

@@ -53,7 +53,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
     private async Task<List<string>> AcknowledgementsAsync(DateTimeOffset since, IReadOnlyList<AuditEntry> entries, CancellationToken ct)
     {
         var reasons = new List<string>();
-        var waived = entries.Where(e => e.Type == AuditTypes.EvidenceWaived && e.Check == AcknowledgementCheck)
+        var waived = entries.Where(e => e.Type == AuditEntryType.EvidenceWaived && e.Check == AcknowledgementCheck)
             .SelectMany(e => e.Incidents ?? []).ToHashSet(StringComparer.Ordinal);
         var (book, _) = await ledger.ReadAsync(ct).ConfigureAwait(false);
         var limit = options.AcknowledgeWithin.TotalMinutes.ToString("0.##", CultureInfo.InvariantCulture);
@@ -96,7 +96,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
 
     private async Task<List<string>> RetryFailuresAsync(DateTimeOffset since, IReadOnlyList<AuditEntry> entries, CancellationToken ct)
     {
-        var reviewed = entries.Where(e => e.Type == AuditTypes.RetryFailureReviewed && e.WindowStart is not null)
+        var reviewed = entries.Where(e => e.Type == AuditEntryType.RetryFailureReviewed && e.WindowStart is not null)
             .Select(e => e.WindowStart!.Value).ToHashSet();
         return (await ReadRetryFailuresAsync(blobs, log, ct).ConfigureAwait(false))
             .Where(f => f.GaveUpAt >= since && !reviewed.Contains(f.WindowStart))

@@ -1,23 +1,40 @@
+using System.Text.Json.Serialization;
+using AutoSaveRollout.Core.Values;
 using AutoSaveRollout.Core.Outboxes;
 namespace AutoSaveRollout.Core.Lifecycle;
 
-/// <summary>Types of <see cref="AuditEntry"/>.</summary>
-public static class AuditTypes
+/// <summary>The type of an <see cref="AuditEntry"/> (string-backed).</summary>
+[JsonConverter(typeof(StringValueJsonConverter<AuditEntryType>))]
+public readonly record struct AuditEntryType : IStringValue<AuditEntryType>
 {
-    /// <summary>A role approved the next move (<c>approve</c>).</summary>
-    public const string Approval = "approval";
-    /// <summary>Pending approvals were voided by a violation or a step back (they no longer count).</summary>
-    public const string ApprovalsVoided = "approvals_voided";
-    /// <summary>An eligible, approved move was blocked by failed evidence checks (reasons listed).</summary>
-    public const string MoveBlocked = "move_blocked";
-    /// <summary>The phase moved one forward (or C was signed off as complete).</summary>
-    public const string PhaseMoved = "phase_moved";
-    /// <summary>The phase stepped back one because an RCA was overdue.</summary>
-    public const string PhaseSteppedBack = "phase_stepped_back";
-    /// <summary>A collector retry failure was reviewed: cause identified, prevention task filed (<c>review-failure</c>).</summary>
-    public const string RetryFailureReviewed = "retry_failure_reviewed";
-    /// <summary>Governance waived the acknowledgement check of one incident, with a reason (<c>waive</c>).</summary>
-    public const string EvidenceWaived = "evidence_waived";
+    private AuditEntryType(string? value) => Value = value;
+
+    /// <inheritdoc/>
+    public string? Value { get; }
+
+    /// <summary>A role approved the next move (<c>approve</c>): <c>approval</c>.</summary>
+    public static AuditEntryType Approval { get; } = new("approval");
+    /// <summary>Pending approvals were voided by a violation or a step back (they no longer count): <c>approvals_voided</c>.</summary>
+    public static AuditEntryType ApprovalsVoided { get; } = new("approvals_voided");
+    /// <summary>An eligible, approved move was blocked by failed evidence checks (reasons listed): <c>move_blocked</c>.</summary>
+    public static AuditEntryType MoveBlocked { get; } = new("move_blocked");
+    /// <summary>The phase moved one forward (or C was signed off as complete): <c>phase_moved</c>.</summary>
+    public static AuditEntryType PhaseMoved { get; } = new("phase_moved");
+    /// <summary>The phase stepped back one because an RCA was overdue: <c>phase_stepped_back</c>.</summary>
+    public static AuditEntryType PhaseSteppedBack { get; } = new("phase_stepped_back");
+    /// <summary>A collector retry failure was reviewed: cause identified, prevention task filed (<c>review-failure</c>): <c>retry_failure_reviewed</c>.</summary>
+    public static AuditEntryType RetryFailureReviewed { get; } = new("retry_failure_reviewed");
+    /// <summary>Governance waived the acknowledgement check of one incident, with a reason (<c>waive</c>): <c>evidence_waived</c>.</summary>
+    public static AuditEntryType EvidenceWaived { get; } = new("evidence_waived");
+
+    /// <inheritdoc/>
+    public static AuditEntryType From(string? value) => new(value);
+
+    /// <summary>Any string is a type (entries of unknown types are kept and ignored).</summary>
+    public static implicit operator AuditEntryType(string? value) => new(value);
+
+    /// <inheritdoc/>
+    public override string ToString() => Value ?? "";
 }
 
 /// <summary>
@@ -28,8 +45,8 @@ public sealed record AuditEntry
 {
     /// <summary>Unique id, e.g. <c>apr-20261121T101500000Z-sre</c> (<c>…-sre-2</c> for a second approval of the role in the same millisecond), <c>move-autosave-A-B-…</c>; lines are never appended twice with one id.</summary>
     public required string Id { get; init; }
-    /// <summary>An <see cref="AuditTypes"/> value.</summary>
-    public required string Type { get; init; }
+    /// <summary>What the entry records.</summary>
+    public required AuditEntryType Type { get; init; }
     /// <summary>When it was recorded.</summary>
     public required DateTimeOffset At { get; init; }
     /// <summary>Feature flag.</summary>
@@ -162,3 +179,40 @@ public sealed record LifecycleProgress
     /// <summary>The latest day whose phase C daily report was sent.</summary>
     public DateOnly? LastDailyReport { get; init; }
 }
+
+/// <summary>A request the lifecycle refuses (bad approval, unknown window or incident). The message says what to do instead.</summary>
+public sealed class LifecycleException(string message) : Exception(message);
+
+/// <summary>An approval as given on the command line.</summary>
+/// <param name="Target">The move approved: B, C or <c>complete</c>.</param>
+/// <param name="Role">sre, dev_lead or governance.</param>
+/// <param name="Approver">Who approves (name or e-mail), 1–100 characters, no control characters.</param>
+/// <param name="Evidence">Optional absolute http(s) link to the evidence (PR comment, checklist), without credentials.</param>
+public sealed record ApprovalRequest(string Target, string Role, string Approver, string? Evidence);
+
+/// <summary>Where the next move stands.</summary>
+public enum MoveOutcome
+{
+    /// <summary>No move possible: phase off, rollout complete, no state yet, or another tick holds the lifecycle lock.</summary>
+    None,
+    /// <summary>The phase is not (yet) eligible.</summary>
+    NotEligible,
+    /// <summary>Eligible, but required roles have not approved in this phase.</summary>
+    AwaitingApprovals,
+    /// <summary>Eligible and approved, but evidence checks failed (<see cref="MoveAttempt.Reasons"/>).</summary>
+    Blocked,
+    /// <summary>The phase moved (or the rollout completed).</summary>
+    Moved,
+    /// <summary>Everything holds: the next tick moves the phase (only from <see cref="LifecycleService.PreviewMoveAsync"/>).</summary>
+    Ready,
+}
+
+/// <summary>Result of one attempt at the next move.</summary>
+/// <param name="Outcome">Where it stands.</param>
+/// <param name="Phase">Phase in effect before the attempt.</param>
+/// <param name="Target">B, C or complete; null when none.</param>
+/// <param name="MissingRoles">Required roles without an approval in this phase.</param>
+/// <param name="Reasons">Failed evidence checks (Blocked).</param>
+/// <param name="MoveId">The move's id (Moved).</param>
+public sealed record MoveAttempt(MoveOutcome Outcome, string? Phase, string? Target, IReadOnlyList<string> MissingRoles, IReadOnlyList<string> Reasons,
+    string? MoveId = null);

@@ -87,7 +87,7 @@ public sealed class PipelineMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(decision);
         _batchesAnalyzed.Add(1);
-        _decisions.Add(1, new KeyValuePair<string, object?>("status", decision.Status), new KeyValuePair<string, object?>("phase", decision.Phase));
+        _decisions.Add(1, new KeyValuePair<string, object?>("status", decision.Status.Value), new KeyValuePair<string, object?>("phase", decision.Phase));
     }
 
     /// <summary>Counts one outward delivery attempt to <paramref name="channel"/> (a Slack channel, <c>pagerduty</c>, <c>flag-service</c>).</summary>

@@ -1,6 +1,4 @@
 using AutoSaveRollout.Core.Ports;
-using AutoSaveRollout.Core.Reporting;
-using AutoSaveRollout.Core.State;
 using Microsoft.Extensions.Logging;
 using AutoSaveRollout.Core.Storage;
 
@@ -10,8 +8,8 @@ namespace AutoSaveRollout.Core.Outboxes;
 /// Runs an outbox (<see cref="Outbox"/>, a JSON blob): the outward actions of one subject (a decision, a collector
 /// incident, a promotion, a step back, an escalation, a daily report), planned once and then attempted in order, each
 /// recorded before and after the attempt, so a retried run never repeats a completed action. Actions are independent (a
-/// failed one does not stop the next), except a <see cref="ActionKinds.Runbook"/> line, which waits for a completed
-/// <see cref="ActionKinds.Flag"/> call. In dry-run every action is recorded as <see cref="ActionStatus.DryRun"/> and only
+/// failed one does not stop the next), except a <see cref="ActionKind.Runbook"/> line, which waits for a completed
+/// <see cref="ActionKind.Flag"/> call. In dry-run every action is recorded as <see cref="ActionStatus.DryRun"/> and only
 /// runbook lines are written. Every outcome is appended to <see cref="StorePaths.Notifications"/>.
 /// </summary>
 public sealed class OutboxRunner(IBlobStore blobs, TimeProvider time, bool dryRun, ILogger log)
@@ -36,13 +34,13 @@ public sealed class OutboxRunner(IBlobStore blobs, TimeProvider time, bool dryRu
         foreach (var planned in outbox.Actions)
         {
             var action = (await outboxStore.ReadAsync(ct).ConfigureAwait(false)).Value!.Actions.Single(a => a.Id == planned.Id);
-            if (action.Status is ActionStatus.Done or ActionStatus.DryRun) continue;
-            if (action.Kind == ActionKinds.Runbook && !await FlagCallCompletedAsync(outboxStore, ct).ConfigureAwait(false)) continue;
+            if (action.Status.IsFinished) continue;
+            if (action.Kind == ActionKind.Runbook && !await FlagCallCompletedAsync(outboxStore, ct).ConfigureAwait(false)) continue;
 
             OutboxAction result;
             if (outbox.DryRun)
             {
-                if (action.Kind == ActionKinds.Runbook) await execute(action, ct).ConfigureAwait(false);
+                if (action.Kind == ActionKind.Runbook) await execute(action, ct).ConfigureAwait(false);
                 result = action with { Status = ActionStatus.DryRun, CompletedAt = time.GetUtcNow() };
             }
             else
@@ -69,12 +67,12 @@ public sealed class OutboxRunner(IBlobStore blobs, TimeProvider time, bool dryRu
     }
 
     /// <summary>True when every action of <paramref name="outbox"/> is done (or recorded in dry-run).</summary>
-    public static bool IsComplete(Outbox outbox) => outbox.Actions.All(a => a.Status is ActionStatus.Done or ActionStatus.DryRun);
+    public static bool IsComplete(Outbox outbox) => outbox.Actions.All(a => a.Status.IsFinished);
 
     private static async Task<bool> FlagCallCompletedAsync(JsonRecordStore<Outbox> store, CancellationToken ct)
     {
         var (o, _) = await store.ReadAsync(ct).ConfigureAwait(false);
-        return o!.Actions.Any(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun);
+        return o!.Actions.Any(a => a.Kind == ActionKind.Flag && a.Status.IsFinished);
     }
 
     private static Task SaveActionAsync(JsonRecordStore<Outbox> store, OutboxAction action, CancellationToken ct) =>

@@ -232,9 +232,9 @@ public sealed class Analyzer
             WindowStart = window.Start,
             WindowEnd = window.End,
             Phase = phase.ToWire(),
-            Status = gate.Status.ToWire(),
+            Status = DecisionStatus.Of(gate.Status),
             RollbackRequired = gate.RollbackRequired,
-            Metrics = gate.Metrics.ToDictionary(x => x.Name, x => new DecisionMetric(x.Value, x.Threshold, x.WarnAt, x.Status?.ToWire())),
+            Metrics = gate.Metrics.ToDictionary(x => x.Name, x => new DecisionMetric(x.Value, x.Threshold, x.WarnAt, x.Status is { } st ? DecisionStatus.Of(st) : null)),
             Violations = gate.Violations,
             Samples = new DecisionSamples(acc.Completed, acc.Errors, acc.RetryableErrors, acc.DriftEvents, driftWindows),
             Rollback = rollback,
@@ -259,18 +259,5 @@ public sealed class Analyzer
 
     // Moves the phase in effect one step back after a violation, exactly once per decision (idempotent by window).
     private Task ApplyToStateAsync(DecisionRecord d, CancellationToken ct) =>
-        _state.UpdateAsync(s =>
-        {
-            if (s?.LastDecidedWindowStart is { } last && last >= d.WindowStart) return s;
-            var phase = d.RollbackRequired && (s is null || s.Phase == d.Phase) ? d.NextPhase : s?.Phase ?? d.Phase;
-            var now = _time.GetUtcNow();
-            return (s ?? new RolloutState { Phase = d.Phase, PhaseSince = now }) with
-            {
-                Phase = phase,
-                PhaseSince = s is not null && phase == s.Phase ? s.PhaseSince : now, // a step back starts a new phase segment
-                CompletedAt = s is not null && phase == s.Phase ? s.CompletedAt : null, // and undoes a sign-off
-                LastDecidedWindowStart = d.WindowStart,
-                UpdatedAt = _time.GetUtcNow(),
-            };
-        }, ct);
+        _state.UpdateAsync(s => RolloutState.ApplyDecision(s, d.WindowStart, d.Phase, d.RollbackRequired ? d.NextPhase : null, _time.GetUtcNow()), ct);
 }

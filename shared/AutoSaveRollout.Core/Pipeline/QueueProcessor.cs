@@ -1,8 +1,8 @@
-using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Core.Observability;
 
 namespace AutoSaveRollout.Core.Pipeline;
 

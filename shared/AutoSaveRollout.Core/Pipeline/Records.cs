@@ -2,6 +2,7 @@ using System.Text;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Core.Gates;
 
 namespace AutoSaveRollout.Core.Pipeline;
 
@@ -46,7 +47,7 @@ public sealed record BatchManifest
 /// <param name="Threshold">SLO threshold; null in phase off.</param>
 /// <param name="WarnAt">warn_ratio × threshold; null for drift and in phase off.</param>
 /// <param name="Status"><c>ok</c>/<c>warn</c>/<c>violation</c>/<c>inconclusive</c>; null in phase off.</param>
-public sealed record DecisionMetric(double? Value, double? Threshold, double? WarnAt, string? Status);
+public sealed record DecisionMetric(double? Value, double? Threshold, double? WarnAt, DecisionStatus? Status);
 
 /// <summary>Counts behind a decision.</summary>
 /// <param name="Completed">Completed saves.</param>
@@ -119,7 +120,7 @@ public sealed record DecisionRecord
     /// <summary>Phase in effect for this window: A, B, C or off.</summary>
     public required string Phase { get; init; }
     /// <summary>Batch status: ok, warn, violation, inconclusive or off.</summary>
-    public required string Status { get; init; }
+    public required DecisionStatus Status { get; init; }
     /// <summary>True exactly when <see cref="Status"/> is violation.</summary>
     public required bool RollbackRequired { get; init; }
     /// <summary>Metrics by name: p95_s (s), error_rate_pct (%), history_drift (events/window), collector_latency_s (s).</summary>

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AutoSaveRollout.Core.Gates;
-using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
@@ -59,13 +58,13 @@ public sealed class Reporter
     private readonly JsonRecordStore<RolloutState> _state;
     private readonly JsonRecordStore<Dashboard> _dashboard;
     private readonly OutboxRunner _outboxes;
-    private readonly LifecycleService? _lifecycle;
+    private readonly IReportFollowUp? _followUp;
 
-    /// <summary>Creates the stage.</summary>
+    /// <summary>Creates the stage. <paramref name="lifecycle"/>: what follows a report (the phase lifecycle); null: nothing does.</summary>
     public Reporter(IBlobStore blobs, RolloutPolicy policy, TemplateRenderer templates, ISlackNotifier slack, IPagerDutyEvents pagerDuty,
-        IRollbackFlagService flags, TimeProvider time, ReporterOptions? options = null, ILogger<Reporter>? log = null, LifecycleService? lifecycle = null)
+        IRollbackFlagService flags, TimeProvider time, ReporterOptions? options = null, ILogger<Reporter>? log = null, IReportFollowUp? lifecycle = null)
     {
-        _lifecycle = lifecycle;
+        _followUp = lifecycle;
         _blobs = blobs;
         _policy = policy;
         _templates = templates;
@@ -102,16 +101,9 @@ public sealed class Reporter
         var (final, failures) = await _outboxes.RunAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart,
             () => Plan(decision, promotion), (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
         await UpdateStateAndDashboardAsync(decision, final, promotion, ct).ConfigureAwait(false);
-        if (_lifecycle is not null)
+        if (_followUp is not null)
         {
-            if (Triggered(final) is { } at)
-                await _lifecycle.RecordIncidentAsync(new IncidentRecord
-                {
-                    Id = decision.DecisionId, DedupKey = DedupKey(decision), Kind = IncidentKinds.SloViolation, Phase = decision.Phase,
-                    WindowStart = decision.WindowStart, TriggeredAt = at, Metric = string.Join(",", decision.Violations),
-                    Command = decision.Rollback?.Command ?? "", DryRun = final.DryRun,
-                }, ct).ConfigureAwait(false);
-            if (decision.RollbackRequired) await _lifecycle.VoidApprovalsAsync(decision.Phase, decision.DecisionId, ct).ConfigureAwait(false);
+            await _followUp.DecisionReportedAsync(decision, final, ct).ConfigureAwait(false);
             await TickLifecycleAsync(ct).ConfigureAwait(false);
         }
         ThrowIfFailed(decision.DecisionId, failures);
@@ -127,14 +119,9 @@ public sealed class Reporter
         var window = TimeWindow.StartingAt(incident.WindowStart);
         var (final, failures) = await _outboxes.RunAsync(StorePaths.IncidentOutbox(window), incident.IncidentId, incident.WindowStart,
             () => PlanCollectorIncident(incident), (a, c) => ExecuteIncidentAsync(incident, a, c), ct).ConfigureAwait(false);
-        if (_lifecycle is not null)
+        if (_followUp is not null)
         {
-            if (Triggered(final) is { } at)
-                await _lifecycle.RecordIncidentAsync(new IncidentRecord
-                {
-                    Id = incident.IncidentId, DedupKey = DedupKey(incident), Kind = IncidentKinds.CollectorRetryExhausted, Phase = incident.Phase,
-                    WindowStart = incident.WindowStart, TriggeredAt = at, Metric = incident.Metric, Command = NoRollbackCommand, DryRun = final.DryRun,
-                }, ct).ConfigureAwait(false);
+            await _followUp.CollectorIncidentReportedAsync(incident, final, ct).ConfigureAwait(false);
             await TickLifecycleAsync(ct).ConfigureAwait(false);
         }
         ThrowIfFailed(incident.IncidentId, failures);
@@ -155,13 +142,13 @@ public sealed class Reporter
         [
             new OutboxAction
             {
-                Id = $"{ActionKinds.Slack}:{_policy.Channels.Incident}:{TemplateIds.Incident}", Kind = ActionKinds.Slack,
+                Id = $"{ActionKind.Slack}:{_policy.Channels.Incident}:{TemplateIds.Incident}", Kind = ActionKind.Slack,
                 Target = _policy.Channels.Incident, Template = TemplateIds.Incident,
                 Text = _templates.Render(TemplateIds.Incident, values, SlackText.Escape), Status = ActionStatus.Pending,
             },
             new OutboxAction
             {
-                Id = $"{ActionKinds.PagerDuty}:trigger", Kind = ActionKinds.PagerDuty, Target = "pagerduty", Template = TemplateIds.Incident,
+                Id = $"{ActionKind.PagerDuty}:trigger", Kind = ActionKind.PagerDuty, Target = "pagerduty", Template = TemplateIds.Incident,
                 Text = _templates.Render(TemplateIds.Incident, values), Status = ActionStatus.Pending,
             },
         ];
@@ -217,10 +204,10 @@ public sealed class Reporter
     {
         switch (a.Kind)
         {
-            case ActionKinds.Slack:
+            case var kind when kind == ActionKind.Slack:
                 await _slack.PostAsync(a.Target, a.Text, ct).ConfigureAwait(false);
                 break;
-            case ActionKinds.PagerDuty:
+            case var kind when kind == ActionKind.PagerDuty:
                 await _pagerDuty.SendAsync(BuildTrigger(incident, a.Text), ct).ConfigureAwait(false);
                 break;
             default:
@@ -248,11 +235,11 @@ public sealed class Reporter
         var rule = _policy.For(phase).Promotion;
         var wire = phase.ToWire();
         var newestFirst = new List<WindowOutcome> { new(d.WindowStart, d.Phase, d.Status) };
-        var compliant = d.Status is "ok" or "warn" ? 1 : 0;
+        var compliant = d.Status.IsClean ? 1 : 0;
         var limit = PromotionEligibility.LookbackLimit(rule.RequiredWindows);
         var start = d.WindowStart;
         while (d.Phase == wire && newestFirst.Count < limit && compliant <= rule.RequiredWindows
-               && newestFirst[^1] is { Status: "ok" or "warn" or "inconclusive" } last && last.Phase == wire)
+               && newestFirst[^1] is { } last && (last.Status.IsClean || last.Status == DecisionStatus.Inconclusive) && last.Phase == wire)
         {
             start -= PromotionEligibility.Window;
             var blob = await _blobs.TryGetAsync(StorePaths.Decision(TimeWindow.StartingAt(start)), ct).ConfigureAwait(false);
@@ -268,7 +255,7 @@ public sealed class Reporter
                 break;
             }
             newestFirst.Add(new WindowOutcome(earlier.WindowStart, earlier.Phase, earlier.Status));
-            if (earlier.Status is "ok" or "warn") compliant++;
+            if (earlier.Status.IsClean) compliant++;
         }
         newestFirst.Reverse();
         return PromotionEligibility.Evaluate(phase, rule, newestFirst);
@@ -299,13 +286,13 @@ public sealed class Reporter
     public IReadOnlyList<OutboxAction> Plan(DecisionRecord d, PromotionStatus? promotion = null)
     {
         var phase = PhaseExtensions.TryParse(d.Phase, out var p) ? p : Phase.Off;
-        var status = GateStatusNames.Parse(d.Status);
+        var status = d.Status.ToGate();
         var values = TemplateValues(d, _options.Initiator);
         var actions = new List<OutboxAction>();
 
         void Slack(string channel, string template) => actions.Add(new OutboxAction
         {
-            Id = $"{ActionKinds.Slack}:{channel}:{template}", Kind = ActionKinds.Slack, Target = channel, Template = template,
+            Id = $"{ActionKind.Slack}:{channel}:{template}", Kind = ActionKind.Slack, Target = channel, Template = template,
             Text = _templates.Render(template, values, SlackText.Escape), Status = ActionStatus.Pending,
         });
 
@@ -314,18 +301,18 @@ public sealed class Reporter
             Slack(_policy.Channels.Incident, TemplateIds.Incident);
             actions.Add(new OutboxAction
             {
-                Id = $"{ActionKinds.PagerDuty}:trigger", Kind = ActionKinds.PagerDuty, Target = "pagerduty", Template = TemplateIds.Incident,
+                Id = $"{ActionKind.PagerDuty}:trigger", Kind = ActionKind.PagerDuty, Target = "pagerduty", Template = TemplateIds.Incident,
                 Text = _templates.Render(TemplateIds.Incident, values), Status = ActionStatus.Pending,
             });
             actions.Add(new OutboxAction
             {
-                Id = $"{ActionKinds.Flag}:{d.Rollback!.FromPhase}->{d.Rollback.ToPhase}", Kind = ActionKinds.Flag, Target = "flag-service",
+                Id = $"{ActionKind.Flag}:{d.Rollback!.FromPhase}->{d.Rollback.ToPhase}", Kind = ActionKind.Flag, Target = "flag-service",
                 Template = TemplateIds.Incident, Text = $"POST /flags/{d.Flag}/rollback {d.Rollback.FromPhase}->{d.Rollback.ToPhase}",
-                Status = ActionStatus.Pending,
+                Status = ActionStatus.Pending, FromPhase = d.Rollback.FromPhase, ToPhase = d.Rollback.ToPhase,
             });
             actions.Add(new OutboxAction
             {
-                Id = $"{ActionKinds.Runbook}:{TemplateIds.Rollback}", Kind = ActionKinds.Runbook, Target = "runbook", Template = TemplateIds.Rollback,
+                Id = $"{ActionKind.Runbook}:{TemplateIds.Rollback}", Kind = ActionKind.Runbook, Target = "runbook", Template = TemplateIds.Rollback,
                 Text = _templates.Render(TemplateIds.Rollback, values), Status = ActionStatus.Pending,
             });
         }
@@ -340,7 +327,7 @@ public sealed class Reporter
         {
             actions.Add(new OutboxAction
             {
-                Id = $"{ActionKinds.Slack}:{_policy.Channels.Ok}:{TemplateIds.Eligible}", Kind = ActionKinds.Slack, Target = _policy.Channels.Ok,
+                Id = $"{ActionKind.Slack}:{_policy.Channels.Ok}:{TemplateIds.Eligible}", Kind = ActionKind.Slack, Target = _policy.Channels.Ok,
                 Template = TemplateIds.Eligible, Status = ActionStatus.Pending,
                 Text = _templates.Render(TemplateIds.Eligible, EligibleValues(d, promotion, _options.Initiator), SlackText.Escape),
             });
@@ -377,7 +364,7 @@ public sealed class Reporter
     {
         var metrics = new JsonObject();
         foreach (var (name, m) in d.Metrics)
-            metrics[name] = new JsonObject { ["value"] = m.Value, ["threshold"] = m.Threshold, ["status"] = m.Status };
+            metrics[name] = new JsonObject { ["value"] = m.Value, ["threshold"] = m.Threshold, ["status"] = m.Status?.Value };
         var details = new JsonObject
         {
             ["template_id"] = TemplateIds.Incident,
@@ -385,7 +372,7 @@ public sealed class Reporter
             ["flag"] = d.Flag,
             ["phase"] = d.Phase,
             ["window"] = TimeWindow.StartingAt(d.WindowStart).ToString(),
-            ["status"] = d.Status,
+            ["status"] = d.Status.Value,
             ["violations"] = new JsonArray(d.Violations.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
             ["metrics"] = metrics,
             ["rollback"] = new JsonObject
@@ -404,17 +391,17 @@ public sealed class Reporter
     {
         switch (a.Kind)
         {
-            case ActionKinds.Slack:
+            case var kind when kind == ActionKind.Slack:
                 await _slack.PostAsync(a.Target, a.Text, ct).ConfigureAwait(false);
                 break;
-            case ActionKinds.PagerDuty:
+            case var kind when kind == ActionKind.PagerDuty:
                 await _pagerDuty.SendAsync(BuildTrigger(d, a.Text), ct).ConfigureAwait(false);
                 break;
-            case ActionKinds.Flag:
+            case var kind when kind == ActionKind.Flag:
                 var r = d.Rollback!;
                 await _flags.RollbackAsync(new FlagRollbackRequest(d.Flag, r.FromPhase, r.ToPhase, r.Reason, d.DecisionId), ct).ConfigureAwait(false);
                 break;
-            case ActionKinds.Runbook:
+            case var kind when kind == ActionKind.Runbook:
                 await AppendRunbookAsync(d, a.Text, ct).ConfigureAwait(false);
                 break;
             default:
@@ -431,7 +418,7 @@ public sealed class Reporter
     {
         try
         {
-            await _lifecycle!.TickAsync(ct).ConfigureAwait(false);
+            await _followUp!.TickAsync(ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -439,14 +426,8 @@ public sealed class Reporter
         }
     }
 
-    // When the PagerDuty trigger of an outbox went out (or was recorded in dry-run); null while it has not.
-    private DateTimeOffset? Triggered(Outbox outbox) =>
-        outbox.Actions.FirstOrDefault(a => a.Kind == ActionKinds.PagerDuty && a.Status is ActionStatus.Done or ActionStatus.DryRun) is { } t
-            ? t.CompletedAt ?? _time.GetUtcNow()
-            : null;
-
     private static DateTimeOffset? FlagCallCompletedAt(Outbox outbox) =>
-        outbox.Actions.FirstOrDefault(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun)?.CompletedAt;
+        outbox.Actions.FirstOrDefault(a => a.Kind == ActionKind.Flag && a.Status.IsFinished)?.CompletedAt;
 
     // Promotion is only replaced by one as of the same or a later window (reports may arrive out of order).
     private static PromotionStatus? Newer(PromotionStatus? current, PromotionStatus? computed, DecisionRecord d) =>
@@ -454,22 +435,17 @@ public sealed class Reporter
 
     private async Task UpdateStateAndDashboardAsync(DecisionRecord d, Outbox outbox, PromotionStatus? promotion, CancellationToken ct)
     {
-        var rolledBack = outbox.Actions.Any(a => a.Kind == ActionKinds.Flag && a.Status is ActionStatus.Done or ActionStatus.DryRun);
-        var clean = d.Status is "ok" or "warn";
+        var rolledBack = outbox.Actions.Any(a => a.Kind == ActionKind.Flag && a.Status.IsFinished);
+        var clean = d.Status.IsClean;
         var state = await _state.UpdateAsync(s =>
         {
-            s ??= new RolloutState { Phase = d.NextPhase };
-            if ((s.Promotion?.AsOfWindowStart is not { } asOf || asOf < d.WindowStart) && (s.Promotion ?? promotion) is not null)
-                s = s with { Promotion = promotion };
-            if (rolledBack && s.RollbackDecisionId != d.DecisionId && (s.RollbackWindowStart is null || s.RollbackWindowStart <= d.WindowStart))
-                return s with
-                {
-                    RollbackActive = true, RollbackDecisionId = d.DecisionId, RollbackWindowStart = d.WindowStart,
-                    LastRollbackAt = FlagCallCompletedAt(outbox) ?? _time.GetUtcNow(), UpdatedAt = _time.GetUtcNow(),
-                };
-            if (clean && s.RollbackActive && s.RollbackWindowStart < d.WindowStart)
-                return s with { RollbackActive = false, UpdatedAt = _time.GetUtcNow() };
-            return s;
+            s = (s ?? RolloutState.Unstarted(d.NextPhase)).WithPromotionAsOf(promotion, d.WindowStart);
+            if (rolledBack)
+            {
+                var called = s.RollbackCalled(d.DecisionId, d.WindowStart, FlagCallCompletedAt(outbox) ?? _time.GetUtcNow(), _time.GetUtcNow());
+                if (!ReferenceEquals(called, s)) return called;
+            }
+            return clean ? s.ClearRollbackActive(d.WindowStart, _time.GetUtcNow()) : s;
         }, ct).ConfigureAwait(false);
 
         var window = TimeWindow.StartingAt(d.WindowStart);

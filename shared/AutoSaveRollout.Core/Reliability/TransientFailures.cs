@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Outboxes;
 

@@ -1,4 +1,5 @@
 using AutoSaveRollout.Core.State;
+using AutoSaveRollout.Core.Gates;
 namespace AutoSaveRollout.Core.Reporting;
 
 /// <summary>The SLO card on the dashboard: the latest window's SLIs and status.</summary>
@@ -12,7 +13,7 @@ namespace AutoSaveRollout.Core.Reporting;
 /// <param name="Status">Batch status.</param>
 /// <param name="DecisionId">Decision behind the card.</param>
 public sealed record SloCard(string Phase, string Window, DateTimeOffset WindowStart, double? P95, double? ErrRate, double? Drift,
-    double? CollectorLatency, string Status, string DecisionId);
+    double? CollectorLatency, DecisionStatus Status, string DecisionId);
 
 /// <summary>A recent decision as listed on the dashboard.</summary>
 /// <param name="DecisionId">Decision id.</param>
@@ -23,7 +24,7 @@ public sealed record SloCard(string Phase, string Window, DateTimeOffset WindowS
 /// <param name="Violations">Violated metrics.</param>
 /// <param name="P95">P95, seconds.</param>
 /// <param name="ErrRate">Error rate, percent.</param>
-public sealed record DashboardDecision(string DecisionId, DateTimeOffset WindowStart, string Phase, string Status, bool RollbackRequired,
+public sealed record DashboardDecision(string DecisionId, DateTimeOffset WindowStart, string Phase, DecisionStatus Status, bool RollbackRequired,
     IReadOnlyList<string> Violations, double? P95, double? ErrRate);
 
 /// <summary><c>reports/monitoring/dashboard.json</c>.</summary>

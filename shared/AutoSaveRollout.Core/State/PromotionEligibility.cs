@@ -1,4 +1,5 @@
 using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Gates;
 
 namespace AutoSaveRollout.Core.State;
 
@@ -6,7 +7,7 @@ namespace AutoSaveRollout.Core.State;
 /// <param name="WindowStart">Window start (UTC), aligned to 15 minutes.</param>
 /// <param name="Phase">Wire name of the phase the window was judged in (A, B, C, off).</param>
 /// <param name="Status">Batch status: ok, warn, violation, inconclusive or off.</param>
-public sealed record WindowOutcome(DateTimeOffset WindowStart, string Phase, string Status);
+public sealed record WindowOutcome(DateTimeOffset WindowStart, string Phase, DecisionStatus Status);
 
 /// <summary>
 /// A phase's promotion eligibility as of one window (written to <c>state/rollout.json</c> and the dashboard as
@@ -111,8 +112,8 @@ public static class PromotionEligibility
                 ended = true; // phase change: a new segment
                 break;
             }
-            if (o.Status is "inconclusive") continue;
-            if (o.Status is not ("ok" or "warn"))
+            if (o.Status == DecisionStatus.Inconclusive) continue;
+            if (!o.Status.IsClean)
             {
                 ended = true; // violation, off or anything unknown
                 break;
@@ -135,7 +136,7 @@ public static class PromotionEligibility
             Since = since,
             Approvers = ApproverRoleNames.Names(rule.Approvers),
             AsOfWindowStart = newest?.WindowStart,
-            BecameEligible = newest is { Status: "ok" or "warn" } && newest.Phase == wire && count == required && !truncated,
+            BecameEligible = newest is { Status.IsClean: true } && newest.Phase == wire && count == required && !truncated,
             Truncated = truncated,
         };
     }

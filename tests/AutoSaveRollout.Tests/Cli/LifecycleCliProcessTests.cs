@@ -85,7 +85,7 @@ public sealed class LifecycleCliProcessTests : IDisposable
         Assert.Equal("[dry-run] move A → B: ready; the next tick of the pipeline moves the phase", Lines(stdout)[1]);
 
         var audit = await AuditAsync();
-        Assert.Equal([AuditTypes.Approval, AuditTypes.Approval], audit.Select(e => e.Type).ToArray());
+        Assert.Equal([AuditEntryType.Approval, AuditEntryType.Approval], audit.Select(e => e.Type).ToArray());
         Assert.Equal("https://github.com/org/repo/pull/7", audit[0].Evidence);
         Assert.Equal("A", (await StoreSeed.ReadStateAsync(_blobs)).Phase);
         Assert.False(Directory.Exists(Path.Combine(_blobRoot, "reports", "outbox", "lifecycle")));
@@ -238,7 +238,7 @@ public sealed class LifecycleCliProcessTests : IDisposable
         (exit, stdout, stderr) = await RunAsync("approve", "--phase", "B", "--role", "sre", "--approver", "alice", "--dry-run");
         Assert.True(exit == 0, stderr);
         Assert.Equal("[dry-run] move A → B: ready; the next tick of the pipeline moves the phase", Lines(stdout)[1]);
-        Assert.Equal([AuditTypes.Approval, AuditTypes.Approval, AuditTypes.RetryFailureReviewed, AuditTypes.EvidenceWaived],
+        Assert.Equal([AuditEntryType.Approval, AuditEntryType.Approval, AuditEntryType.RetryFailureReviewed, AuditEntryType.EvidenceWaived],
             (await AuditAsync()).Select(e => e.Type).ToArray());
     }
 

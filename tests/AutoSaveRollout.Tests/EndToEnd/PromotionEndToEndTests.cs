@@ -4,6 +4,7 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Core.Gates;
 
 namespace AutoSaveRollout.Tests.EndToEnd;
 
@@ -19,7 +20,7 @@ public sealed class PromotionEndToEndTests
         var results = await h.ReplayAsync("autosave_phaseA_clean.jsonl", Phase.A);
 
         Assert.Equal(8, results.Count);
-        Assert.All(results, r => Assert.Contains(r.Decision!.Status, new[] { "ok", "warn" }));
+        Assert.All(results, r => Assert.Contains(r.Decision!.Status, new DecisionStatus[] { "ok", "warn" }));
         var first = results[0].Decision!.WindowStart;
         var expected = $"🟢 AutoSave A eligible for promotion to B / compliant_windows=8 / since={first.UtcDateTime:yyyy-MM-dd'T'HH:mm'Z'} / approvers=sre,dev_lead";
 

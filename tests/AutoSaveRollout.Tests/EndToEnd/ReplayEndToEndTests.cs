@@ -195,7 +195,7 @@ public class ReplayEndToEndTests
         Assert.Equal("A", (string?)Body(flag)["to_phase"]);
         // rollback_active clears after one clean window following the rollback (if the fixture has one).
         var dashboard = JsonNode.Parse(h.ReadStoreText(StorePaths.Dashboard))!;
-        var cleanAfter = results.Skip(i + 1).Any(r => r.Decision!.Status is "ok" or "warn");
+        var cleanAfter = results.Skip(i + 1).Any(r => r.Decision!.Status == "ok" || r.Decision!.Status == "warn");
         Assert.Equal(!cleanAfter, (bool)dashboard["rollback_active"]!);
     }
 
@@ -211,7 +211,7 @@ public class ReplayEndToEndTests
         Assert.Single(h.Flags.Requests);
         var outbox = results.Single(r => r.Decision!.RollbackRequired).Outbox!;
         Assert.All(outbox.Actions, a => Assert.Equal(ActionStatus.Done, a.Status));
-        Assert.Equal(1, outbox.Actions.Single(a => a.Kind == ActionKinds.Slack).Attempts); // retried within the first delivery
+        Assert.Equal(1, outbox.Actions.Single(a => a.Kind == ActionKind.Slack).Attempts); // retried within the first delivery
         Assert.Single(h.ReadStoreText(StorePaths.Runbook).TrimEnd('\n').Split('\n'));
     }
 

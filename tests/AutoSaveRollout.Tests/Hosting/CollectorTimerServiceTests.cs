@@ -67,7 +67,7 @@ public sealed class CollectorTimerServiceTests : IDisposable
 
     private Task WriteRollbackAsync(DateTimeOffset at) =>
         _blobs.Inner.PutAsync(StorePaths.RolloutState,
-            Json.ToBytes(new RolloutState { Phase = "off", RollbackActive = true, LastRollbackAt = at, UpdatedAt = at }), WriteCondition.None);
+            Json.ToBytes(StoredStates.Make("off", rollbackActive: true, lastRollbackAt: at, updatedAt: at)), WriteCondition.None);
 
     [Fact]
     public async Task Without_a_rollback_the_Collector_runs_every_15_minutes_and_the_state_is_checked_every_5()

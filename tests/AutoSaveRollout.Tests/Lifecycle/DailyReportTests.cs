@@ -9,6 +9,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Tests.Support;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 
@@ -351,7 +352,7 @@ public sealed class DailyReportTests : IDisposable
     {
         var none = DailyReport.Build(Day, "autosave", [Decision(Midnight, 0, "B", "ok", 0.5, 0.5)], [], []);
         var some = DailyReport.Build(Day, "autosave", [C(90, "ok", 0.5)], [], []);
-        RolloutState State(string phase, DateTimeOffset? since) => new() { Phase = phase, PhaseSince = since };
+        RolloutState State(string phase, DateTimeOffset? since) => StoredStates.Make(phase, phaseSince: since);
 
         Assert.True(some.PhaseCInEffect(null));
         Assert.False(none.PhaseCInEffect(null));

@@ -85,11 +85,8 @@ internal static class StoreSeed
             Phase = phase, Target = PromotionEligibility.TargetOf(p)!, Eligible = eligible, Progress = eligible ? rule.RequiredWindows : 1,
             Required = rule.RequiredWindows, Since = asOf.Start, Approvers = ApproverRoleNames.Names(rule.Approvers), AsOfWindowStart = asOf.Start,
         };
-        return new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState).UpdateAsync(_ => new RolloutState
-        {
-            Phase = phase, PhaseSince = since, LastMoveAt = lastMoveAt, CompletedAt = completedAt, Promotion = promotion,
-            LastDecidedWindowStart = lastDecided ?? asOf.Start, UpdatedAt = since,
-        });
+        return new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState).UpdateAsync(_ => StoredStates.Make(phase, phaseSince: since, lastMoveAt: lastMoveAt, completedAt: completedAt, promotion: promotion,
+            lastDecidedWindowStart: lastDecided ?? asOf.Start, updatedAt: since));
     }
 
     public static async Task<RolloutState> ReadStateAsync(IBlobStore blobs) =>

@@ -97,7 +97,7 @@ internal sealed class LifecycleScenario : IAsyncDisposable
         var s = new LifecycleScenario(start, slack, flags, await FakePagerDuty.StartAsync(clock), clock, storage);
         if (storage is { Kind: StorageKind.Azure }) await Host.Replay.ReplayStore.ResetAsync(s.Ports);
         await new JsonRecordStore<RolloutState>(s.Ports.Blobs, StorePaths.RolloutState)
-            .UpdateAsync(_ => new RolloutState { Phase = "A", PhaseSince = start, UpdatedAt = start });
+            .UpdateAsync(_ => RolloutState.Start("A", start));
         return s;
     }
 

@@ -115,7 +115,7 @@ public sealed class LifecycleServiceTests
         await rig.SeedEligibleAsync();
 
         var entry = await rig.ApproveAsync("B", "sre", " alice@example.com ", " https://github.com/org/repo/pull/7#issuecomment-1 ");
-        Assert.Equal(("apr-20261120T100000000Z-sre", AuditTypes.Approval, T0, "autosave", "A", "B", "sre", "alice@example.com"),
+        Assert.Equal(("apr-20261120T100000000Z-sre", AuditEntryType.Approval, T0, "autosave", "A", "B", "sre", "alice@example.com"),
             (entry.Id, entry.Type, entry.At, entry.Flag, entry.Phase, entry.Target, entry.Role, entry.Actor));
         Assert.Equal(("https://github.com/org/repo/pull/7#issuecomment-1", LifecycleRig.PhaseStart, rig.Policy.Sha256),
             (entry.Evidence, entry.PhaseSince, entry.PolicySha256));
@@ -169,7 +169,7 @@ public sealed class LifecycleServiceTests
         // A new segment of phase A began (as after a step back from B), still eligible as of the latest window.
         rig.Time.Advance(TimeSpan.FromHours(1));
         var segment = rig.Time.GetUtcNow();
-        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s! with { PhaseSince = segment });
+        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s!.Edit(o => o["phase_since"] = segment));
 
         var view = (await rig.Service.GetViewAsync())!;
         Assert.Empty(view.Approvals);
@@ -199,7 +199,7 @@ public sealed class LifecycleServiceTests
         var voided = await rig.Service.VoidApprovalsAsync("A", "dec-20261120T0945Z-A-abc");
         Assert.Equal([a.Id, b.Id], voided);
 
-        var entry = (await rig.AuditAsync()).Single(e => e.Type == AuditTypes.ApprovalsVoided);
+        var entry = (await rig.AuditAsync()).Single(e => e.Type == AuditEntryType.ApprovalsVoided);
         Assert.Equal(("void-dec-20261120T0945Z-A-abc-A", "A", "dec-20261120T0945Z-A-abc", T0.AddMinutes(3), rig.Policy.Sha256),
             (entry.Id, entry.Phase, entry.Cause, entry.At, entry.PolicySha256));
         Assert.Equal([a.Id, b.Id], entry.Approvals);
@@ -232,20 +232,21 @@ public sealed class LifecycleServiceTests
 
         // Eligible as of an older window than the latest decided one (its report is not in yet): wait.
         await rig.ApproveAsync("B", "dev_lead", "bob");
-        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s! with { LastDecidedWindowStart = W.Next.Start });
+        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s!.Edit(o => o["last_decided_window_start"] = W.Next.Start));
         Assert.Equal(MoveOutcome.NotEligible, (await rig.Service.TickAsync()).Outcome);
 
         // Eligibility computed for another phase than the one in effect does not count.
-        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s! with
+        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s!.Edit(o =>
         {
-            Phase = "B", LastDecidedWindowStart = W.Start,
-        });
+            o["phase"] = "B";
+            o["last_decided_window_start"] = W.Start;
+        }));
         await rig.ApproveAsync("C", "sre", "alice");
         Assert.Equal(MoveOutcome.NotEligible, (await rig.Service.TickAsync()).Outcome);
 
         Assert.Empty(rig.Flags.Requests);
         Assert.Empty(rig.Slack.Requests);
-        Assert.DoesNotContain(await rig.AuditAsync(), e => e.Type is AuditTypes.PhaseMoved or AuditTypes.MoveBlocked);
+        Assert.DoesNotContain(await rig.AuditAsync(), e => e.Type == AuditEntryType.PhaseMoved || e.Type == AuditEntryType.MoveBlocked);
     }
 
     [Fact]
@@ -275,7 +276,7 @@ public sealed class LifecycleServiceTests
             rig.Posts(LifecycleRig.RolloutHook));
         Assert.Empty(rig.Slack.RequestsTo(LifecycleRig.IncidentHook));
 
-        var moved = (await rig.AuditAsync()).Single(e => e.Type == AuditTypes.PhaseMoved);
+        var moved = (await rig.AuditAsync()).Single(e => e.Type == AuditEntryType.PhaseMoved);
         Assert.Equal((MoveAB, "A", "B", LifecycleRig.PhaseStart, now), (moved.Id, moved.Phase, moved.Target, moved.PhaseSince, moved.At));
         Assert.Equal([sre.Id, dev.Id], moved.Approvals);
 
@@ -298,7 +299,7 @@ public sealed class LifecycleServiceTests
         Assert.Equal(MoveOutcome.NotEligible, (await rig.Service.TickAsync()).Outcome);
         Assert.Single(rig.Flags.Requests);
         Assert.Single(rig.Slack.Requests);
-        Assert.Single(await rig.AuditAsync(), e => e.Type == AuditTypes.PhaseMoved);
+        Assert.Single(await rig.AuditAsync(), e => e.Type == AuditEntryType.PhaseMoved);
     }
 
     [Fact]
@@ -319,7 +320,7 @@ public sealed class LifecycleServiceTests
         Assert.Equal(("C", "complete", moveId), ((string?)call.JsonBody()!["from_phase"], (string?)call.JsonBody()!["to_phase"], (string?)call.JsonBody()!["move_id"]));
         Assert.Equal([$"🚀 AutoSave promoted C → complete / exposure=100% / approved_by=governance=gina / evidence=passed / move={moveId}"],
             rig.Posts(LifecycleRig.RolloutHook));
-        var moved = (await rig.AuditAsync()).Single(e => e.Type == AuditTypes.PhaseMoved);
+        var moved = (await rig.AuditAsync()).Single(e => e.Type == AuditEntryType.PhaseMoved);
         Assert.Equal(("C", "complete"), (moved.Phase, moved.Target));
         Assert.Equal([gina.Id], moved.Approvals);
 
@@ -414,7 +415,7 @@ public sealed class LifecycleServiceTests
 
         // Named by its PagerDuty number, as people quote it.
         var waiver = await rig.Service.WaiveAcknowledgementAsync("#1", "gina", "responder was paged on the wrong rota; fixed in OPS-12");
-        Assert.Equal(($"waive-{incident.Id}-pagerduty_ack", AuditTypes.EvidenceWaived, "governance", "gina", "pagerduty_ack", "A"),
+        Assert.Equal(($"waive-{incident.Id}-pagerduty_ack", AuditEntryType.EvidenceWaived, "governance", "gina", "pagerduty_ack", "A"),
             (waiver.Id, waiver.Type, waiver.Role, waiver.Actor, waiver.Check, waiver.Phase));
         Assert.Equal([incident.Id], waiver.Incidents);
         Assert.Empty(await rig.Service.CheckEvidenceAsync());
@@ -448,7 +449,7 @@ public sealed class LifecycleServiceTests
         await StoreSeed.RetryFailureAsync(rig.Blobs, failed, T0.AddMinutes(-40));
         await StoreSeed.RetryFailureAsync(rig.Blobs, failed, T0.AddMinutes(-20)); // given up on twice: one reason
         await StoreSeed.RetryFailureAsync(rig.Blobs, TimeWindow.StartingAt(T0.AddDays(-3)), T0.AddDays(-3)); // before the last move
-        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s! with { LastMoveAt = T0.AddDays(-2) });
+        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s!.Edit(o => o["last_move_at"] = T0.AddDays(-2)));
 
         Assert.Equal([$"retry failure of window {failed} is not reviewed (review-failure --window 2026-11-20T09:00Z)"], await rig.Service.CheckEvidenceAsync());
 
@@ -459,7 +460,7 @@ public sealed class LifecycleServiceTests
         Assert.Equal("--task is required", blank.Message);
 
         var review = await rig.Service.ReviewRetryFailureAsync(failed.Start, "ana", "telemetry endpoint DNS outage", "https://tracker.example.com/OPS-1");
-        Assert.Equal(("rev-20261120T0900Z", AuditTypes.RetryFailureReviewed, "ana", (DateTimeOffset?)failed.Start, "telemetry endpoint DNS outage",
+        Assert.Equal(("rev-20261120T0900Z", AuditEntryType.RetryFailureReviewed, "ana", (DateTimeOffset?)failed.Start, "telemetry endpoint DNS outage",
                 "https://tracker.example.com/OPS-1"),
             (review.Id, review.Type, review.Actor, review.WindowStart, review.Note, review.Link));
         Assert.Empty(await rig.Service.CheckEvidenceAsync());
@@ -558,7 +559,7 @@ public sealed class LifecycleServiceTests
         rig.Time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal([r1], (await rig.Service.TickAsync()).Reasons);
         Assert.Equal([$"⛔ AutoSave A → B blocked / reasons={r1}"], rig.Posts(LifecycleRig.RolloutHook));
-        var blocked = Assert.Single(await rig.AuditAsync(), e => e.Type == AuditTypes.MoveBlocked);
+        var blocked = Assert.Single(await rig.AuditAsync(), e => e.Type == AuditEntryType.MoveBlocked);
         Assert.Equal(("A", "B", (DateTimeOffset?)LifecycleRig.PhaseStart), (blocked.Phase, blocked.Target, blocked.PhaseSince));
         Assert.Equal([r1], blocked.Reasons);
         Assert.Equal([sre.Id, dev.Id], blocked.Approvals);
@@ -570,7 +571,7 @@ public sealed class LifecycleServiceTests
         rig.Time.Advance(TimeSpan.FromMinutes(1));
         await rig.Service.TickAsync();
         Assert.Equal([$"⛔ AutoSave A → B blocked / reasons={r1}", $"⛔ AutoSave A → B blocked / reasons={r1}; {r2}"], rig.Posts(LifecycleRig.RolloutHook));
-        Assert.Equal(2, (await rig.AuditAsync()).Count(e => e.Type == AuditTypes.MoveBlocked));
+        Assert.Equal(2, (await rig.AuditAsync()).Count(e => e.Type == AuditEntryType.MoveBlocked));
         Assert.Equal([r1, r2], (await rig.Service.GetViewAsync())!.BlockedReasons);
         Assert.Empty(rig.Flags.Requests);
 
@@ -596,7 +597,7 @@ public sealed class LifecycleServiceTests
         // A violation rolled the phase back and voided the approvals: a new segment, in which no move was attempted yet.
         rig.Time.Advance(TimeSpan.FromMinutes(20));
         await rig.Service.VoidApprovalsAsync("A", "dec-violation");
-        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s! with { PhaseSince = rig.Time.GetUtcNow() });
+        await new JsonRecordStore<RolloutState>(rig.Blobs, StorePaths.RolloutState).UpdateAsync(s => s!.Edit(o => o["phase_since"] = rig.Time.GetUtcNow()));
         Assert.Equal(MoveOutcome.AwaitingApprovals, (await rig.Service.TickAsync()).Outcome);
 
         var view = (await rig.Service.GetViewAsync())!;

@@ -36,7 +36,7 @@ public sealed class CollectorRetryTests : IAsyncLifetime
         _h = await PipelineHarness.StartAsync();
         _telemetry = await RecordingServer.StartAsync();
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        await new JsonRecordStore<RolloutState>(_h.Ports.Blobs, StorePaths.RolloutState).UpdateAsync(_ => new RolloutState { Phase = "A" });
+        await new JsonRecordStore<RolloutState>(_h.Ports.Blobs, StorePaths.RolloutState).UpdateAsync(_ => StoredStates.Make("A"));
     }
 
     public async Task DisposeAsync()

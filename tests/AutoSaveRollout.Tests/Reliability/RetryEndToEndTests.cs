@@ -60,7 +60,7 @@ public sealed class RetryEndToEndTests
         Assert.Equal(("slack", 429, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)), (retry.Target, retry.StatusCode, retry.RetryAfter, retry.Delay));
         var outbox = results.Single(r => r.Decision!.RollbackRequired).Outbox!;
         Assert.All(outbox.Actions, a => Assert.Equal(ActionStatus.Done, a.Status));
-        Assert.Equal(1, outbox.Actions.Single(a => a.Kind == ActionKinds.Slack).Attempts); // one delivery, retried inside it
+        Assert.Equal(1, outbox.Actions.Single(a => a.Kind == ActionKind.Slack).Attempts); // one delivery, retried inside it
         AssertOnePageOneRollback(h);
         Assert.Single(h.PagerDuty.Requests);
         Assert.Single(h.Flags.Requests);
@@ -122,7 +122,7 @@ public sealed class RetryEndToEndTests
         Assert.Equal(2, requests.Count);                         // the failed delivery, then the queue's redelivery
         var outbox = results.Single(r => r.Decision!.RollbackRequired).Outbox!;
         Assert.All(outbox.Actions, a => Assert.Equal(ActionStatus.Done, a.Status));
-        Assert.Equal(2, outbox.Actions.Single(a => a.Kind == (target == "slack" ? ActionKinds.Slack : ActionKinds.PagerDuty)).Attempts);
+        Assert.Equal(2, outbox.Actions.Single(a => a.Kind == (target == "slack" ? ActionKind.Slack : ActionKind.PagerDuty)).Attempts);
         Assert.Single(h.Flags.Requests);                         // the other actions were not repeated
         AssertOnePageOneRollback(h);
     }
