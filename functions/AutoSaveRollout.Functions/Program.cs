@@ -6,9 +6,12 @@ using Microsoft.Extensions.Hosting;
 // settings (local.settings.json Values when run with `func start`) arrive as environment variables.
 var builder = FunctionsApplication.CreateBuilder(args);
 
-// The same ports and stages as the standalone host's `run` command, built from app settings by the shared composition
-// root. A missing or invalid setting throws here, so the worker stops at start-up with one message (naming the setting,
-// never a secret) instead of failing and poisoning every queue message.
+// The same ports and stages as the standalone host's `run` command, from app settings, through the one composition
+// (RolloutPipelineRegistration). A missing or invalid app file or setting throws here or in ValidateRolloutPipeline, so the
+// worker stops at start-up with one message (naming the setting, never a secret) instead of failing and poisoning every
+// queue message.
 builder.Services.AddRolloutPipeline(builder.Configuration, AppContext.BaseDirectory);
 
-builder.Build().Run();
+var app = builder.Build();
+app.Services.ValidateRolloutPipeline();
+app.Run();

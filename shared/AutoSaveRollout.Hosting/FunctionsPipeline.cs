@@ -1,20 +1,15 @@
-using AutoSaveRollout.Core.Lifecycle;
-using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
-using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reliability;
 using AutoSaveRollout.Core.Reporting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 
 namespace AutoSaveRollout.Hosting;
 
 /// <summary>
 /// App settings the Azure Functions app reads (configuration keys; as app settings or environment variables <c>:</c> is
-/// written <c>__</c>, e.g. <c>Policy__Path</c>). The Slack, PagerDuty, flag-service and telemetry keys are read by
-/// <see cref="PipelineFactory"/>; they are listed here so the settings example and the infrastructure can be checked
+/// written <c>__</c>, e.g. <c>Policy__Path</c>). The Slack, PagerDuty, flag-service and telemetry keys are bound by
+/// <see cref="RolloutPipelineRegistration"/>; they are listed here so the settings example and the infrastructure can be checked
 /// against one list.
 /// </summary>
 public static class FunctionsAppSettings
@@ -51,7 +46,7 @@ public static class FunctionsAppSettings
     public const string InitialPhase = "Analyzer:InitialPhase";
 
     /// <summary>
-    /// Every configuration key the app reads (in <c>:</c> form), including those read by <see cref="PipelineFactory"/>.
+    /// Every configuration key the app reads (in <c>:</c> form), including those bound by <see cref="RolloutPipelineRegistration"/>.
     /// <c>Slack:Webhooks</c> is a section: one child per channel of the policy (<c>Slack:Webhooks:incident_autosave</c>, …).
     /// </summary>
     public static readonly IReadOnlyList<string> All =
@@ -81,9 +76,10 @@ public sealed record FunctionsPipelineSettings(
     HostJsonSettings HostJson);
 
 /// <summary>
-/// Composition of the Azure Functions app: the same ports and stages as the standalone host's <c>run</c> command, built
-/// from app settings. Everything that depends on configuration is built when <see cref="AddRolloutPipeline"/> runs, so a
-/// misconfigured app fails at start-up with one clear message instead of failing (and poisoning) every queue message.
+/// Composition of the Azure Functions app: the same ports and stages as the standalone host's <c>run</c> command
+/// (<see cref="RolloutPipelineRegistration"/>), from app settings. The app's files are read when <see cref="AddRolloutPipeline"/>
+/// runs and the settings are checked before the worker runs, so a misconfigured app fails at start-up with one clear message
+/// instead of failing (and poisoning) every queue message.
 /// </summary>
 public static class FunctionsPipeline
 {
@@ -127,13 +123,14 @@ public static class FunctionsPipeline
     }
 
     /// <summary>
-    /// Registers the pipeline for the Functions app: <see cref="TimeProvider"/> (system clock unless one is already
-    /// registered or <paramref name="time"/> is given), <see cref="FunctionsPipelineSettings"/>, <see cref="PipelinePorts"/>
-    /// on Azure Storage, <see cref="ITelemetrySource"/>, <see cref="RolloutPolicy"/>, <see cref="TemplateRenderer"/> and the
-    /// <see cref="Collector"/>, <see cref="Analyzer"/> and <see cref="Reporter"/> stages as singletons (stages log through
-    /// <see cref="ILogger{TCategoryName}"/> from the container), and the <see cref="RetryPolicy"/> shared by the outward
-    /// clients and the Collector (<paramref name="retries"/>, default: production limits on the clock). Throws <see cref="ConfigurationException"/>,
-    /// <see cref="PolicyValidationException"/> or <see cref="TemplateException"/> when the configuration is unusable.
+    /// Registers the pipeline for the Functions app: <see cref="FunctionsPipelineSettings"/> and the composition of
+    /// <see cref="RolloutPipelineRegistration.AddRolloutPipeline"/> on Azure Storage, with the policy, templates, dry-run,
+    /// initial phase and queue message encoding of the app settings and telemetry required (<c>Telemetry:Path</c> or
+    /// <c>Telemetry:Url</c>). <paramref name="time"/> is the clock of ports and stages (default: the registered one, else the
+    /// system clock); <paramref name="http"/> and <paramref name="retries"/> replace the default client and retry limits.
+    /// Throws <see cref="ConfigurationException"/>, <see cref="PolicyValidationException"/> or <see cref="TemplateException"/>
+    /// when the app settings or files are unusable; the Slack, PagerDuty, flag-service and telemetry settings are checked at
+    /// start-up (<see cref="RolloutPipelineRegistration.ValidateRolloutPipeline"/>, which Program.cs calls before running).
     /// </summary>
     public static IServiceCollection AddRolloutPipeline(this IServiceCollection services, IConfiguration config, string appDirectory,
         TimeProvider? time = null, HttpClient? http = null, RetryPolicy? retries = null)
@@ -142,30 +139,20 @@ public static class FunctionsPipeline
         var (settings, storage) = ReadSettings(config, appDirectory);
         if (!File.Exists(settings.PolicyPath))
             throw new ConfigurationException($"configuration: policy file not found: {settings.PolicyPath} (set {Env(FunctionsAppSettings.PolicyPath)})");
-        var policy = PolicyLoader.LoadFile(settings.PolicyPath);
-        var templates = TemplateRenderer.Load(settings.TemplatesPath);
-        var clock = time ?? TimeProvider.System;
-        var ports = PipelineFactory.CreatePorts(config, storage, clock, settings.DryRun, policy, http, settings.HostJson.MessageEncoding, retries);
-        var source = PipelineFactory.CreateSource(config, pathOverride: null, http);
-
-        if (time is not null) services.AddSingleton(time);
-        else services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(settings);
-        services.AddSingleton(ports);
-        services.AddSingleton(ports.Retries);
-        services.AddSingleton(source);
-        services.AddSingleton(policy);
-        services.AddSingleton(templates);
-        services.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, sp.GetRequiredService<TimeProvider>(),
-            new CollectorOptions { Retries = ports.Retries }, sp.GetService<ILogger<Collector>>()));
-        services.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, policy, sp.GetRequiredService<TimeProvider>(),
-            new AnalyzerOptions { InitialPhase = settings.InitialPhase }, sp.GetService<ILogger<Analyzer>>()));
-        services.AddSingleton(sp => ports.CreateLifecycle(policy, templates, sp.GetRequiredService<TimeProvider>(), settings.DryRun,
-            sp.GetService<ILoggerFactory>()?.CreateLogger("Lifecycle")));
-        services.AddSingleton(sp => new Reporter(ports.Blobs, policy, templates, ports.Slack, ports.PagerDuty, ports.Flags,
-            sp.GetRequiredService<TimeProvider>(), new ReporterOptions { DryRun = settings.DryRun }, sp.GetService<ILogger<Reporter>>(),
-            sp.GetRequiredService<LifecycleService>()));
-        return services;
+        return services.AddRolloutPipeline(config, new RolloutHostOptions
+        {
+            Storage = storage,
+            DryRun = settings.DryRun,
+            Policy = PolicyLoader.LoadFile(settings.PolicyPath),
+            Templates = TemplateRenderer.Load(settings.TemplatesPath),
+            InitialPhase = settings.InitialPhase,
+            MessageEncoding = settings.HostJson.MessageEncoding,
+            Time = time,
+            Http = http,
+            Retries = retries,
+            RequiresTelemetry = true,
+        });
     }
 
     /// <summary>

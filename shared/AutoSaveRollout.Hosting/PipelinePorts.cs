@@ -1,4 +1,5 @@
 using AutoSaveRollout.Core.Lifecycle;
+using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
@@ -7,7 +8,10 @@ using AutoSaveRollout.Core.Reliability;
 
 namespace AutoSaveRollout.Hosting;
 
-/// <summary>The adapters a pipeline run is wired to.</summary>
+/// <summary>
+/// The adapters a pipeline run is wired to (built by <see cref="RolloutPipelineRegistration.AddRolloutPipeline"/>), and the
+/// one place the stages are constructed on them (<c>Create…</c>), so the registration and replay's simulated clock share it.
+/// </summary>
 /// <param name="Blobs">Blob store (embedded folder or Azure).</param>
 /// <param name="Queues">Queues on the same backend.</param>
 /// <param name="Locks">Distributed lock on the same backend.</param>
@@ -42,6 +46,19 @@ public sealed record PipelinePorts(
     /// (<c>PagerDuty:EscalationPriority</c>; default <c>P1</c>).
     /// </summary>
     public string EscalationPriority { get; init; } = "P1";
+
+    /// <summary>The Collector on these ports, reading <paramref name="source"/>; <paramref name="options"/> null = the Collector's defaults.</summary>
+    public Collector CreateCollector(ITelemetrySource source, TimeProvider time, CollectorOptions? options = null, ILogger<Collector>? log = null) =>
+        new(Blobs, Queues, Locks, source, time, options, log);
+
+    /// <summary>The Analyzer on these ports; <paramref name="options"/> null = the Analyzer's defaults (initial phase A).</summary>
+    public Analyzer CreateAnalyzer(RolloutPolicy policy, TimeProvider time, AnalyzerOptions? options = null, ILogger<Analyzer>? log = null) =>
+        new(Blobs, Queues, policy, time, options, log);
+
+    /// <summary>The Reporter on these ports, in dry-run when <paramref name="dryRun"/>, ticking <paramref name="lifecycle"/> after each report.</summary>
+    public Reporter CreateReporter(RolloutPolicy policy, TemplateRenderer templates, TimeProvider time, bool dryRun, LifecycleService? lifecycle,
+        ILogger<Reporter>? log = null) =>
+        new(Blobs, policy, templates, Slack, PagerDuty, Flags, time, new ReporterOptions { DryRun = dryRun }, log, lifecycle);
 
     /// <summary>
     /// The lifecycle stage on these ports: approvals, phase moves, escalation, RCA deadlines and the daily report

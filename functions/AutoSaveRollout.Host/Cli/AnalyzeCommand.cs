@@ -10,6 +10,7 @@ using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
 using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AutoSaveRollout.Host.Cli;
 
@@ -43,7 +44,11 @@ internal static class AnalyzeCommand
 
             var root = parse.GetValue(store)!;
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-            var ports = PipelineFactory.CreatePorts(PipelineFactory.LoadConfiguration(), root, TimeProvider.System, dryRun: true, rolloutPolicy);
+            await using var pipeline = CliSupport.OpenPipeline(PipelineFactory.LoadConfiguration(), new RolloutHostOptions
+            {
+                Storage = StorageSelection.Embedded(root), Time = TimeProvider.System, DryRun = true, Policy = rolloutPolicy, Templates = templates,
+            });
+            var ports = pipeline.GetRequiredService<PipelinePorts>();
             var window = (await new ReplayRunner(ports, rolloutPolicy, templates).RunWindowsAsync(new BatchFileSource(file), [coverage.First],
                 new ReplayOptions(p, DryRun: true, TimeSpan.Zero, HostJsonSettings.Defaults.Queues),
                 new CollectorOptions { AcceptAnyTimestamp = true }, ct)).Single();

@@ -4,6 +4,8 @@ using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace AutoSaveRollout.Host.Cli;
@@ -47,6 +49,28 @@ internal static class CliSupport
     {
         Description = "render and record everything, send nothing outside, call no flag service",
     };
+
+    /// <summary>
+    /// The pipeline of one command (<see cref="RolloutPipelineRegistration.AddRolloutPipeline"/> on this command's inputs),
+    /// checked as at start-up: a bad setting throws <see cref="ConfigurationException"/> (exit 2). Dispose it when done.
+    /// </summary>
+    public static ServiceProvider OpenPipeline(IConfiguration config, RolloutHostOptions host)
+    {
+        var provider = new ServiceCollection().AddRolloutPipeline(config, host).BuildServiceProvider();
+        try
+        {
+            provider.ValidateRolloutPipeline();
+            return provider;
+        }
+        catch
+        {
+            provider.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>No settings: for commands that read none (they work on storage the command line names).</summary>
+    public static IConfiguration NoSettings() => new ConfigurationBuilder().Build();
 
     public static Phase ParsePhase(string? text, bool allowOff = false)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace AutoSaveRollout.Host.Cli;
@@ -40,19 +41,29 @@ internal static class DlqCommand
             return o;
         }
 
-        /// <summary>The service on the selected storage; validates <c>--queue</c>. Throws <see cref="ConfigurationException"/> or <see cref="DirectoryNotFoundException"/> (exit 2).</summary>
-        public DeadLetterService Open(ParseResult parse, TimeProvider time)
+        /// <summary>
+        /// The storage-only pipeline on the selected storage and its service; validates <c>--queue</c>. Throws
+        /// <see cref="ConfigurationException"/> or <see cref="DirectoryNotFoundException"/> (exit 2). Dispose the pipeline when done.
+        /// </summary>
+        public (ServiceProvider Pipeline, DeadLetterService Service) Open(ParseResult parse, TimeProvider time)
         {
             var config = PipelineFactory.LoadConfiguration();
             var storage = PipelineFactory.SelectStorage(config, parse.GetValue(Kind), parse.GetValue(Store)!, parse.GetValue(Connection));
             if (storage.Kind == StorageKind.Embedded && !Directory.Exists(storage.Root))
                 throw new DirectoryNotFoundException($"no pipeline data in {Path.GetFullPath(storage.Root!)} (pass --store, or --storage azure)");
             var settings = HostJsonSettings.Load(parse.GetValue(HostJson)!);
-            var ports = PipelineFactory.CreateStoragePorts(config, storage, time, settings.MessageEncoding);
-            var service = new DeadLetterService(ports.Queues, ports.Blobs, time);
+            var pipeline = CliSupport.OpenPipeline(config, new RolloutHostOptions
+            {
+                Storage = storage, Time = time, StorageOnly = true, MessageEncoding = settings.MessageEncoding,
+            });
+            var service = pipeline.GetRequiredService<DeadLetterService>();
             try { service.SelectQueues(parse.GetValue(Queue)); }
-            catch (ArgumentException ex) { throw new ConfigurationException(ex.Message); }
-            return service;
+            catch (ArgumentException ex)
+            {
+                pipeline.Dispose();
+                throw new ConfigurationException(ex.Message);
+            }
+            return (pipeline, service);
         }
     }
 
@@ -62,7 +73,8 @@ internal static class DlqCommand
         var options = StorageOptions.AddTo(command);
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
-            var service = options.Open(parse, TimeProvider.System);
+            var (pipeline, service) = options.Open(parse, TimeProvider.System);
+            await using var _ = pipeline;
             var queue = parse.GetValue(options.Queue);
             var letters = await service.ListAsync(queue, ct);
             var console = CliSupport.CreateConsole();
@@ -94,7 +106,8 @@ internal static class DlqCommand
         var options = StorageOptions.AddTo(command);
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
-            var service = options.Open(parse, TimeProvider.System);
+            var (pipeline, service) = options.Open(parse, TimeProvider.System);
+            await using var _ = pipeline;
             var queue = parse.GetValue(options.Queue);
             var messageId = parse.GetValue(id)!;
             var result = await service.RetryAsync(messageId, queue, ct)
@@ -120,7 +133,8 @@ internal static class DlqCommand
         {
             var days = parse.GetValue(olderThan);
             if (days < 0) throw new ConfigurationException($"--older-than must be a number of days ≥ 0 (got {days})");
-            var service = options.Open(parse, TimeProvider.System);
+            var (pipeline, service) = options.Open(parse, TimeProvider.System);
+            await using var _ = pipeline;
             var result = await service.PurgeAsync(TimeSpan.FromDays(days), parse.GetValue(options.Queue), ct);
             Console.WriteLine($"removed {result.Removed}, kept {result.Kept} (removed: inserted before {result.Cutoff.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC)");
             return CliSupport.Success;

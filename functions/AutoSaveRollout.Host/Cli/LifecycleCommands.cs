@@ -8,6 +8,7 @@ using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AutoSaveRollout.Host.Cli;
 
@@ -41,7 +42,8 @@ internal static class LifecycleCommands
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
             var isDryRun = parse.GetValue(dryRun);
-            var (lifecycle, _) = common.Open(parse, isDryRun, storageOnly: false);
+            await using var pipeline = common.Open(parse, isDryRun, storageOnly: false);
+            var lifecycle = pipeline.GetRequiredService<LifecycleService>();
             var entry = await lifecycle.ApproveAsync(new ApprovalRequest(parse.GetValue(target)!, parse.GetValue(role)!, parse.GetValue(approver)!,
                 parse.GetValue(evidence)), ct);
             Console.WriteLine($"approved: {entry.Role}={entry.Actor} for {entry.Phase} → {entry.Target} at {Stamp(entry.At)} ({entry.Id})");
@@ -69,7 +71,8 @@ internal static class LifecycleCommands
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
             var start = ParseWindow(parse.GetValue(window)!);
-            var (lifecycle, _) = common.Open(parse, dryRun: true, storageOnly: true);
+            await using var pipeline = common.Open(parse, dryRun: true, storageOnly: true);
+            var lifecycle = pipeline.GetRequiredService<LifecycleService>();
             var entry = await lifecycle.ReviewRetryFailureAsync(start, parse.GetValue(reviewer)!, parse.GetValue(cause)!, parse.GetValue(task)!, ct);
             Console.WriteLine($"reviewed: retry failure of window {TimeWindow.StartingAt(start)} by {entry.Actor} at {Stamp(entry.At)} ({entry.Id})");
             return CliSupport.Success;
@@ -91,7 +94,8 @@ internal static class LifecycleCommands
         common.AddTo(command);
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
-            var (lifecycle, _) = common.Open(parse, dryRun: true, storageOnly: true);
+            await using var pipeline = common.Open(parse, dryRun: true, storageOnly: true);
+            var lifecycle = pipeline.GetRequiredService<LifecycleService>();
             var entry = await lifecycle.WaiveAcknowledgementAsync(parse.GetValue(incident)!, parse.GetValue(approver)!, parse.GetValue(reason)!, ct);
             Console.WriteLine($"waived: {entry.Check} of {string.Join(", ", entry.Incidents ?? [])} by {entry.Actor} at {Stamp(entry.At)} ({entry.Id})");
             return CliSupport.Success;
@@ -119,7 +123,8 @@ internal static class LifecycleCommands
                 ? DateOnly.TryParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed) ? parsed
                     : throw new FormatException($"--date must be yyyy-MM-dd (got '{d}')")
                 : DateOnly.FromDateTime(DateTime.UtcNow);
-            var (_, ports) = common.Open(parse, dryRun: true, storageOnly: true);
+            await using var pipeline = common.Open(parse, dryRun: true, storageOnly: true);
+            var ports = pipeline.GetRequiredService<PipelinePorts>();
             var blob = StorePaths.Rca(day);
             var existing = await ports.Blobs.TryGetAsync(blob, ct);
             var content = existing is null ? text : Encoding.UTF8.GetString(existing.Content).TrimEnd('\n') + "\n\n---\n\n" + text;
@@ -170,16 +175,19 @@ internal static class LifecycleCommands
             command.Add(_connection);
         }
 
-        public (LifecycleService Lifecycle, PipelinePorts Ports) Open(ParseResult parse, bool dryRun, bool storageOnly)
+        /// <summary>The pipeline on the selected storage (storage-only, or sending unless <paramref name="dryRun"/>); dispose it when done.</summary>
+        public ServiceProvider Open(ParseResult parse, bool dryRun, bool storageOnly)
         {
             var config = PipelineFactory.LoadConfiguration();
             var policy = PolicyLoader.LoadFile(parse.GetValue(_policy)!);
             var storage = PipelineFactory.SelectStorage(config, parse.GetValue(_storage), parse.GetValue(_store)!, parse.GetValue(_connection));
             if (storage.Kind == StorageKind.Embedded && !Directory.Exists(storage.Root))
                 throw new DirectoryNotFoundException($"no pipeline data in {Path.GetFullPath(storage.Root!)} (run `run` or `replay` first, or pass --store)");
-            var time = TimeProvider.System;
-            var ports = storageOnly ? PipelineFactory.CreateStoragePorts(config, storage, time) : PipelineFactory.CreatePorts(config, storage, time, dryRun, policy);
-            return (ports.CreateLifecycle(policy, TemplateRenderer.Load(config["Reporter:TemplatesPath"]), time, dryRun), ports);
+            return CliSupport.OpenPipeline(config, new RolloutHostOptions
+            {
+                Storage = storage, Time = TimeProvider.System, DryRun = dryRun, StorageOnly = storageOnly, Policy = policy,
+                Templates = TemplateRenderer.Load(config["Reporter:TemplatesPath"]),
+            });
         }
     }
 }

@@ -9,6 +9,7 @@ using AutoSaveRollout.Core.Simulation;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Host.Hosting;
 using AutoSaveRollout.Host.Replay;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using AutoSaveRollout.Core.Outboxes;
 
@@ -59,7 +60,12 @@ internal static class ReplayCommand
             if (isResume && parse.GetValue(reset)) throw new ConfigurationException("--resume keeps the store and --reset empties it; pass one of them");
 
             if (!isResume && storage.Kind == StorageKind.Embedded && Directory.Exists(root)) Directory.Delete(root, recursive: true);
-            var ports = PipelineFactory.CreatePorts(config, storage, TimeProvider.System, isDryRun, rolloutPolicy, messageEncoding: hostSettings.MessageEncoding);
+            await using var pipeline = CliSupport.OpenPipeline(config, new RolloutHostOptions
+            {
+                Storage = storage, Time = TimeProvider.System, DryRun = isDryRun, Policy = rolloutPolicy, Templates = templates,
+                MessageEncoding = hostSettings.MessageEncoding,
+            });
+            var ports = pipeline.GetRequiredService<PipelinePorts>();
             if (!isResume && storage.Kind == StorageKind.Azure && !await ReplayStore.IsEmptyAsync(ports, ct))
             {
                 if (!parse.GetValue(reset))

@@ -8,6 +8,8 @@ using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Telemetry;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Core.Lifecycle;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AutoSaveRollout.Host.Cli;
 
@@ -41,7 +43,12 @@ internal static class RollbackCommand
             var rolloutPolicy = PolicyLoader.LoadFile(parse.GetValue(policy)!);
             var isDryRun = parse.GetValue(dryRun);
             var time = TimeProvider.System;
-            var ports = PipelineFactory.CreatePorts(PipelineFactory.LoadConfiguration(), parse.GetValue(store)!, time, isDryRun, rolloutPolicy);
+            var templates = TemplateRenderer.Load();
+            await using var pipeline = CliSupport.OpenPipeline(PipelineFactory.LoadConfiguration(), new RolloutHostOptions
+            {
+                Storage = StorageSelection.Embedded(parse.GetValue(store)!), Time = time, DryRun = isDryRun, Policy = rolloutPolicy, Templates = templates,
+            });
+            var ports = pipeline.GetRequiredService<PipelinePorts>();
             var request = new FlagRollbackRequest(parse.GetValue(flag)!, fromPhase.ToWire(), toPhase.ToWire(), parse.GetValue(reason)!, parse.GetValue(decision)!);
             if (!isDryRun)
             {
@@ -52,7 +59,6 @@ internal static class RollbackCommand
                     return 1;
                 }
             }
-            var templates = TemplateRenderer.Load();
             var cmd = RollbackPlan.CommandFor(RollbackPlan.DefaultCliName, request.Flag, request.FromPhase, request.ToPhase, request.Reason, request.DecisionId);
             var line = templates.Render(TemplateIds.Rollback, new Dictionary<string, string?>
             {
@@ -68,7 +74,7 @@ internal static class RollbackCommand
                 return next;
             }, ct);
             // A rollback that changed the state ends the phase: its pending approvals no longer count (the audit log says so).
-            if (stepped) await ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun).VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);
+            if (stepped) await pipeline.GetRequiredService<LifecycleService>().VoidApprovalsAsync(request.FromPhase, request.DecisionId, ct);
             Console.WriteLine((isDryRun ? "[dry-run] " : "") + line);
             return CliSupport.Success;
         }));

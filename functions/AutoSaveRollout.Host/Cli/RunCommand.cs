@@ -3,6 +3,7 @@ using AutoSaveRollout.Core.Observability;
 using AutoSaveRollout.Core.Lifecycle;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
+using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Hosting.Metrics;
@@ -59,32 +60,40 @@ internal static class RunCommand
             var time = TimeProvider.System;
             var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), parse.GetValue(store)!, parse.GetValue(connection));
             using var metrics = new PipelineMetrics(time);
-            var ports = PipelineFactory.CreatePorts(config, storage, time, isDryRun, rolloutPolicy, messageEncoding: settings.MessageEncoding).WithMetrics(metrics);
-            var source = PipelineFactory.CreateSource(config, parse.GetValue(telemetry));
 
             var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ssZ "; o.UseUtcTimestamp = true; });
             var s = builder.Services;
-            s.AddSingleton(time);
+            s.AddRolloutPipeline(config, new RolloutHostOptions
+            {
+                Storage = storage, Time = time, DryRun = isDryRun, Policy = rolloutPolicy, Templates = templates, InitialPhase = initial,
+                MessageEncoding = settings.MessageEncoding, TelemetryPath = parse.GetValue(telemetry), RequiresTelemetry = true,
+                DecoratePorts = p => p.WithMetrics(metrics),
+            });
             s.AddSingleton(metrics);
-            s.AddSingleton(sp => new Collector(ports.Blobs, ports.Queues, ports.Locks, source, time, new CollectorOptions { Retries = ports.Retries }, sp.GetRequiredService<ILogger<Collector>>()));
-            s.AddSingleton(sp => new Analyzer(ports.Blobs, ports.Queues, rolloutPolicy, time, new AnalyzerOptions { InitialPhase = initial }, sp.GetRequiredService<ILogger<Analyzer>>()));
-            s.AddSingleton(sp => ports.CreateLifecycle(rolloutPolicy, templates, time, isDryRun, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle")));
-            s.AddSingleton(sp => new Reporter(ports.Blobs, rolloutPolicy, templates, ports.Slack, ports.PagerDuty, ports.Flags, time,
-                new ReporterOptions { DryRun = isDryRun }, sp.GetRequiredService<ILogger<Reporter>>(), sp.GetRequiredService<LifecycleService>()));
             s.AddSingleton<IHostedService>(sp => new LifecycleTimerService(sp.GetRequiredService<LifecycleService>(), time,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle.Timer")));
-            s.AddSingleton<IHostedService>(sp => new CollectorTimerService(sp.GetRequiredService<Collector>(), ports.Blobs, cron, time,
+            s.AddSingleton<IHostedService>(sp => new CollectorTimerService(sp.GetRequiredService<Collector>(), sp.GetRequiredService<PipelinePorts>().Blobs, cron, time,
                 sp.GetRequiredService<ILogger<CollectorTimerService>>(), metrics));
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
             // Registered as plain IHostedService singletons: AddHostedService(factory) uses TryAddEnumerable, which keeps only
             // the first factory of the same type, so the report worker would silently never start.
-            s.AddSingleton<IHostedService>(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics),
-                settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Analyzer.Queue"), metrics)));
-            s.AddSingleton<IHostedService>(sp => new QueueWorkerService(new QueueProcessor(ports.Queues, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics),
-                settings.Queues with { BatchSize = 1 }, ports.Blobs, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Reporter.Queue"), metrics)));
+            s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics),
+                "Analyzer.Queue"));
+            s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics),
+                "Reporter.Queue"));
             using var host = builder.Build();
+            // Settings are checked before anything starts: a bad one exits 2 with one line.
+            var ports = host.Services.ValidateRolloutPipeline().GetRequiredService<PipelinePorts>();
+            var source = host.Services.GetRequiredService<ITelemetrySource>();
+
+            QueueWorkerService QueueWorker(IServiceProvider sp, string queue, Func<string, CancellationToken, Task> handler, string category)
+            {
+                var p = sp.GetRequiredService<PipelinePorts>();
+                return new QueueWorkerService(new QueueProcessor(p.Queues, queue, handler, settings.Queues with { BatchSize = 1 }, p.Blobs, time,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(category), metrics));
+            }
             var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("run");
             log.LogInformation(
                 "AutoSave Rollout Monitor: storage {Storage}, telemetry {Source}, schedule \"{Schedule}\" (UTC){DryRun}",

@@ -4,7 +4,8 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
-using AutoSaveRollout.Adapters.Storage.FileSystem;
+using AutoSaveRollout.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using AutoSaveRollout.Core.Storage;
 
@@ -22,7 +23,12 @@ internal static class StatusCommand
         {
             var root = parse.GetValue(store)!;
             if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"no pipeline data in {Path.GetFullPath(root)} (run `run` or `replay` first, or pass --store)");
-            var blobs = new FileBlobStore(AutoSaveRollout.Hosting.PipelineFactory.BlobRoot(root));
+            await using var pipeline = CliSupport.OpenPipeline(CliSupport.NoSettings(), new RolloutHostOptions
+            {
+                Storage = StorageSelection.Embedded(root), Time = TimeProvider.System, StorageOnly = true, DryRun = true,
+            });
+            var ports = pipeline.GetRequiredService<PipelinePorts>();
+            var blobs = ports.Blobs;
             var (state, _) = await new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState).ReadAsync(ct);
             var (dashboard, _) = await new JsonRecordStore<Dashboard>(blobs, StorePaths.Dashboard).ReadAsync(ct);
             var console = CliSupport.CreateConsole();
@@ -38,9 +44,7 @@ internal static class StatusCommand
             // The lifecycle as of now (approvals, reviews and waivers recorded since the last tick included) when the policy is
             // at hand; else as the last tick wrote it to the dashboard.
             var life = File.Exists(parse.GetValue(policy))
-                ? await new AutoSaveRollout.Core.Lifecycle.LifecycleService(blobs, new FileDistributedLock(root, TimeProvider.System),
-                        PolicyLoader.LoadFile(parse.GetValue(policy)!), TemplateRenderer.Load(), DisabledNotifiers.Instance, DisabledNotifiers.Instance, null,
-                        TimeProvider.System, new AutoSaveRollout.Core.Lifecycle.LifecycleOptions { DryRun = true })
+                ? await ports.CreateLifecycle(PolicyLoader.LoadFile(parse.GetValue(policy)!), TemplateRenderer.Load(), TimeProvider.System, dryRun: true)
                     .GetViewAsync(ct)
                 : dashboard?.Lifecycle;
             if (life is not null) WriteLifecycle(console, life);

@@ -74,10 +74,10 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
 
         if (options.Resume) await DiscardQueuedMessagesAsync(ct).ConfigureAwait(false);
 
-        var collector = new Collector(ports.Blobs, ports.Queues, ports.Locks, source, clock, collectorOptions);
-        var analyzer = new Analyzer(ports.Blobs, ports.Queues, policy, clock, new AnalyzerOptions { InitialPhase = options.Phase });
-        var reporter = new Reporter(ports.Blobs, policy, templates, ports.Slack, ports.PagerDuty, ports.Flags, clock,
-            new ReporterOptions { DryRun = options.DryRun }, lifecycle: ports.CreateLifecycle(policy, templates, clock, options.DryRun));
+        // The stages of the composition, on the simulated clock (the ports keep theirs: leases and retry delays run in real time).
+        var collector = ports.CreateCollector(source, clock, collectorOptions);
+        var analyzer = ports.CreateAnalyzer(policy, clock, new AnalyzerOptions { InitialPhase = options.Phase });
+        var reporter = ports.CreateReporter(policy, templates, clock, options.DryRun, ports.CreateLifecycle(policy, templates, clock, options.DryRun));
         var queueOptions = options.Queue with { VisibilityTimeout = TimeSpan.Zero };
         var analyze = new QueueProcessor(ports.Queues, StorePaths.AnalyzeQueue, (m, c) => analyzer.HandleAsync(m, c), queueOptions, ports.Blobs, clock);
         var report = new QueueProcessor(ports.Queues, StorePaths.ReportQueue, (m, c) => reporter.HandleAsync(m, c), queueOptions, ports.Blobs, clock);

@@ -1,13 +1,13 @@
 namespace AutoSaveRollout.Adapters.Telemetry;
 
 /// <summary>
-/// Configuration of <see cref="HttpTelemetrySource"/> (configuration section <c>Telemetry:Http</c>, e.g. env
-/// <c>Telemetry__Http__Url</c>). The token is a credential: it never appears in messages or <see cref="ToString"/>.
+/// Configuration of <see cref="HttpTelemetrySource"/> (configuration section <c>Telemetry</c>, e.g. env
+/// <c>Telemetry__Url</c>, <c>Telemetry__Token</c>). The token is a credential: it never appears in messages or <see cref="ToString"/>.
 /// </summary>
 public sealed record HttpTelemetrySourceOptions
 {
-    /// <summary>Configuration section name: <c>Telemetry:Http</c>.</summary>
-    public const string SectionName = "Telemetry:Http";
+    /// <summary>Configuration section name: <c>Telemetry</c> (keys <c>Telemetry:Url</c>, <c>Telemetry:Token</c>).</summary>
+    public const string SectionName = "Telemetry";
 
     /// <summary>
     /// Endpoint returning JSONL, e.g. <c>https://telemetry.example.com/autosave/events</c>. It may carry its own query

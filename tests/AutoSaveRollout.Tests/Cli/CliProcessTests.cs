@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AutoSaveRollout.Tests.Policy;
+using AutoSaveRollout.Tests.Support;
 
 namespace AutoSaveRollout.Tests.Cli;
 
@@ -16,32 +17,9 @@ public sealed class CliProcessTests : IDisposable
         try { Directory.Delete(_cwd, true); } catch (IOException) { }
     }
 
-    // The host's own build output (bin/{configuration}/{tfm}), which has its deps.json and runtimeconfig.
-    private static readonly string HostDll = Path.Combine(RepoFiles.PathOf("functions/AutoSaveRollout.Host/bin"),
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, new DirectoryInfo(AppContext.BaseDirectory).Name, "autosave-rollout.dll");
-
     private static string Fixture(string name) => RepoFiles.PathOf("fixtures/telemetry/" + name);
 
-    private static ProcessStartInfo Start(string cwd, IEnumerable<string> args, IDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(HostDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var k in psi.Environment.Keys.Where(k => k.StartsWith("Slack__") || k.StartsWith("PagerDuty__") || k.StartsWith("FlagService__")).ToList())
-            psi.Environment.Remove(k);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        return psi;
-    }
-
-    private async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        using var p = Process.Start(Start(_cwd, args))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => HostProcess.RunAsync(_cwd, args);
 
     [Fact]
     public async Task The_quick_start_replay_shows_the_violation_and_its_rollback()
@@ -131,7 +109,7 @@ public sealed class CliProcessTests : IDisposable
     public async Task Run_collects_on_schedule_and_stops_gracefully_on_SIGINT()
     {
         var store = Path.Combine(_cwd, "store");
-        using var p = Process.Start(Start(_cwd, ["run", "--telemetry", Fixture("autosave_phaseA_clean.jsonl"), "--schedule", "*/2 * * * * *", "--dry-run", "--store", store]))!;
+        using var p = Process.Start(HostProcess.StartInfo(_cwd, ["run", "--telemetry", Fixture("autosave_phaseA_clean.jsonl"), "--schedule", "*/2 * * * * *", "--dry-run", "--store", store]))!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         var decisions = Path.Combine(store, "blobs", "decisions");

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using AutoSaveRollout.Hosting.Metrics;
 using AutoSaveRollout.Tests.Policy;
+using AutoSaveRollout.Tests.Support;
 
 namespace AutoSaveRollout.Tests.Cli;
 

@@ -8,6 +8,7 @@ using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AutoSaveRollout.Tests.EndToEnd;
 
@@ -40,10 +41,12 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public TemplateRenderer Templates { get; }
     public PipelinePorts Ports { get; private set; } = null!;
 
+    private ServiceProvider? _pipeline;
+
     public IReadOnlyList<string> Secrets => [RoutingKey, FlagToken, "rollout-s3cr3t", "incident-s3cr3t"];
 
     /// <summary>
-    /// Starts the fakes and builds the ports. <paramref name="retries"/> replaces the production retry limits (system clock)
+    /// Starts the fakes and builds the ports through the composition (<see cref="RolloutPipelineRegistration.AddRolloutPipeline"/>). <paramref name="retries"/> replaces the production retry limits (system clock)
     /// and <paramref name="http"/> the default client (30 s timeout) of the outward clients.
     /// </summary>
     public static async Task<PipelineHarness> StartAsync(bool dryRun = false, StorageSelection? storage = null, RetryPolicy? retries = null,
@@ -55,8 +58,12 @@ internal sealed class PipelineHarness : IAsyncDisposable
         h.Slack.UseSlackDefaults(IncidentHook);
         h.PagerDuty.UsePagerDutyDefaults();
         h.Flags.UseFlagServiceDefaults();
-        h.Ports = PipelineFactory.CreatePorts(h.Configuration(), storage ?? StorageSelection.Embedded(h.StoreRoot), TimeProvider.System, dryRun, h.Policy,
-            http, retries: retries);
+        h._pipeline = new ServiceCollection().AddRolloutPipeline(h.Configuration(), new RolloutHostOptions
+        {
+            Storage = storage ?? StorageSelection.Embedded(h.StoreRoot), Time = TimeProvider.System, DryRun = dryRun, Policy = h.Policy,
+            Templates = h.Templates, Http = http, Retries = retries,
+        }).BuildServiceProvider();
+        h.Ports = h._pipeline.ValidateRolloutPipeline().GetRequiredService<PipelinePorts>();
         return h;
     }
 
@@ -87,6 +94,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_pipeline is not null) await _pipeline.DisposeAsync();
         await Slack.DisposeAsync();
         await PagerDuty.DisposeAsync();
         await Flags.DisposeAsync();

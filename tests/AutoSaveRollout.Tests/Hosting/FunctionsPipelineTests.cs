@@ -173,13 +173,14 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     }
 
     [Fact]
-    public void Outside_dry_run_missing_Slack_webhooks_fail_at_registration()
+    public void Outside_dry_run_missing_Slack_webhooks_fail_at_start_up()
     {
         File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
         var config = Config(("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
             ("Telemetry:Path", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl")));
 
-        var ex = Assert.Throws<ConfigurationException>(() => new ServiceCollection().AddRolloutPipeline(config, _appDir));
+        // Settings are bound and checked at start-up, as Program.cs does it: build, then ValidateRolloutPipeline.
+        var ex = Assert.Throws<ConfigurationException>(() => new ServiceCollection().AddRolloutPipeline(config, _appDir).BuildServiceProvider().ValidateRolloutPipeline());
 
         Assert.Contains("Slack__Webhooks__", ex.Message);
     }

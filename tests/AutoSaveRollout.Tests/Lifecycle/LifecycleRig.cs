@@ -189,7 +189,9 @@ internal sealed class LifecycleRig : IAsyncDisposable
         }, Time);
         var flags = new RollbackFlagServiceClient(_http, new FlagServiceOptions { BaseUrl = Flags.BaseUri, Token = FlagToken }, Time);
         var pagerDuty = withPagerDuty ? new PagerDutyRestClient(_http, PagerDuty.Options(), Time) : null;
-        return new LifecycleService(Blobs, Locks, Policy, Templates, slack, flags, pagerDuty, Time, new LifecycleOptions { DryRun = dryRun });
+        // The composition's stage factory on these raw adapters (no retry decorators; the lifecycle sends no Events API call).
+        var ports = new PipelinePorts(Blobs, new FileQueueFactory(Root, Time), Locks, slack, DisabledNotifiers.Instance, flags, "rig") { PagerDutyIncidents = pagerDuty };
+        return ports.CreateLifecycle(Policy, Templates, Time, dryRun);
     }
 
     /// <summary>Phase <paramref name="phase"/> since <see cref="PhaseStart"/>, eligible as of <see cref="Window"/>, with a dashboard that checks out.</summary>

@@ -14,6 +14,7 @@ using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using AutoSaveRollout.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AutoSaveRollout.Tests.Lifecycle;
 
@@ -33,6 +34,7 @@ internal sealed class LifecycleScenario : IAsyncDisposable
     private readonly QueueProcessor _analyze;
     private readonly QueueProcessor _report;
     private readonly Collector _collector;
+    private readonly ServiceProvider _pipeline;
 
     private LifecycleScenario(DateTimeOffset start, RecordingServer slack, RecordingServer flags, FakePagerDuty pagerDuty, SimulatedClock clock,
         StorageSelection? storage)
@@ -54,11 +56,16 @@ internal sealed class LifecycleScenario : IAsyncDisposable
             ["FlagService:Token"] = FlagToken,
         }.Concat(pagerDuty.Settings())).Build();
         // The adapters run on the system clock (Azure request dates, lock leases), the stages on the simulated one, as in replay.
-        Ports = PipelineFactory.CreatePorts(config, storage ?? StorageSelection.Embedded(Root), TimeProvider.System, dryRun: false, Policy);
-        Lifecycle = Ports.CreateLifecycle(Policy, Templates, clock, dryRun: false);
-        _collector = new Collector(Ports.Blobs, Ports.Queues, Ports.Locks, new ScriptedSource(this), clock);
-        var analyzer = new Analyzer(Ports.Blobs, Ports.Queues, Policy, clock);
-        var reporter = new Reporter(Ports.Blobs, Policy, Templates, Ports.Slack, Ports.PagerDuty, Ports.Flags, clock, lifecycle: Lifecycle);
+        _pipeline = new ServiceCollection().AddRolloutPipeline(config, new RolloutHostOptions
+        {
+            Storage = storage ?? StorageSelection.Embedded(Root), Time = clock, PortTime = TimeProvider.System, Policy = Policy, Templates = Templates,
+            TelemetrySource = new ScriptedSource(this), Collector = new CollectorOptions(),
+        }).BuildServiceProvider();
+        Ports = _pipeline.ValidateRolloutPipeline().GetRequiredService<PipelinePorts>();
+        Lifecycle = _pipeline.GetRequiredService<LifecycleService>();
+        _collector = _pipeline.GetRequiredService<Collector>();
+        var analyzer = _pipeline.GetRequiredService<Analyzer>();
+        var reporter = _pipeline.GetRequiredService<Reporter>();
         var queue = new QueueProcessingOptions { VisibilityTimeout = TimeSpan.Zero };
         _analyze = new QueueProcessor(Ports.Queues, StorePaths.AnalyzeQueue, (m, c) => analyzer.HandleAsync(m, c), queue, Ports.Blobs, clock);
         _report = new QueueProcessor(Ports.Queues, StorePaths.ReportQueue, (m, c) => reporter.HandleAsync(m, c), queue, Ports.Blobs, clock);
@@ -168,6 +175,7 @@ internal sealed class LifecycleScenario : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _pipeline.DisposeAsync();
         await Slack.DisposeAsync();
         await Flags.DisposeAsync();
         await PagerDuty.DisposeAsync();
