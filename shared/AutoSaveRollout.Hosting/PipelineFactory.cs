@@ -110,12 +110,12 @@ public static class PipelineFactory
         {
             return new PipelinePorts(blobs, queues, locks,
                 new ResilientSlackNotifier(new SlackWebhookNotifier(http, slack), retries),
-                new ResilientPagerDutyEvents(new PagerDutyEventsClient(http, pagerDuty), retries),
+                new ResilientPagerDutyEvents(PagerDutyClients.CreateEvents(http, pagerDuty), retries),
                 new ResilientFlagService(new RollbackFlagServiceClient(http, flags), retries),
                 description)
             {
                 Retries = retries,
-                PagerDutyIncidents = escalating ? new ResilientPagerDutyIncidents(new PagerDutyRestClient(http, pagerDuty, time), retries) : null,
+                PagerDutyIncidents = escalating ? new ResilientPagerDutyIncidents(PagerDutyClients.CreateIncidents(http, pagerDuty, time), retries) : null,
                 EscalationPriority = pagerDuty.EscalationPriority,
             };
         }
