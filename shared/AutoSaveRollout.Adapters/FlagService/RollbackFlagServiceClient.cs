@@ -69,8 +69,7 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
         if (options.Token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             throw new ArgumentException("flag service token contains whitespace or control characters", nameof(options));
         _http = http;
-        _delivery = new HttpDelivery(http.Timeout, timeProvider ?? TimeProvider.System, Rules,
-            f => new DeliveryException(Target, f.StatusCode, f.IsTransient, f.Message, f.RetryAfter, f.Inner));
+        _delivery = HttpDelivery.ForDeliveries(http.Timeout, timeProvider, Rules, Target);
         _baseUrl = options.BaseUrl.AbsoluteUri.TrimEnd('/');
         _token = options.Token;
     }

@@ -1,3 +1,5 @@
+using AutoSaveRollout.Core.Ports;
+
 namespace AutoSaveRollout.Adapters.Http;
 
 /// <summary>
@@ -83,6 +85,14 @@ internal sealed class HttpDelivery
 
     /// <summary>The per-call deadline.</summary>
     public TimeSpan Timeout => _timeout;
+
+    /// <summary>
+    /// The helper of an outward delivery port: failures become <see cref="DeliveryException"/>s with
+    /// <paramref name="target"/> (or, when null, the call's <see cref="HttpCall.Target"/>).
+    /// </summary>
+    public static HttpDelivery ForDeliveries(TimeSpan timeout, TimeProvider? time, HttpFailureRules rules, string? target = null) =>
+        new(timeout, time ?? TimeProvider.System, rules,
+            f => new DeliveryException(target ?? f.Call.Target!, f.StatusCode, f.IsTransient, f.Message, f.RetryAfter, f.Inner));
 
     /// <summary>
     /// Sends with <paramref name="send"/> (which must read only the response headers,

@@ -83,6 +83,10 @@ public static class PagerDutyClients
     /// address (a shared one) is reached through <see cref="HttpClientForwarder"/> with <paramref name="endpoint"/> as
     /// the base address Refit requires (the requests use absolute URLs either way).
     /// </summary>
-    internal static T Api<T>(HttpClient http, Uri endpoint) where T : class =>
-        RestService.ForGenerated<T>(http.BaseAddress is null ? HttpClientForwarder.Wrap(http, endpoint) : http, Settings());
+    /// <exception cref="ArgumentNullException"><paramref name="http"/> is null.</exception>
+    internal static T Api<T>(HttpClient http, Uri endpoint) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        return RestService.ForGenerated<T>(http.BaseAddress is null ? HttpClientForwarder.Wrap(http, endpoint) : http, Settings());
+    }
 }

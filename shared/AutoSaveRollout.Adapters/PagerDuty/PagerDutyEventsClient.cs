@@ -66,7 +66,7 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
     /// is not https (plain http only for loopback hosts). Messages never contain the key.
     /// </exception>
     public PagerDutyEventsClient(HttpClient http, PagerDutyOptions options, TimeProvider? timeProvider = null)
-        : this(Validated(http, options), options, timeProvider)
+        : this(PagerDutyClients.Api<IPagerDutyEventsApi>(http, Validate(options).EventsUrl), options, http.Timeout, timeProvider)
     {
     }
 
@@ -77,24 +77,13 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
     /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentException">As for the other constructor.</exception>
     public PagerDutyEventsClient(IPagerDutyEventsApi api, PagerDutyOptions options, TimeSpan timeout, TimeProvider? timeProvider = null)
-        : this((api ?? throw new ArgumentNullException(nameof(api)), timeout), Validate(options), timeProvider)
     {
-    }
-
-    private PagerDutyEventsClient((IPagerDutyEventsApi Api, TimeSpan Timeout) api, PagerDutyOptions options, TimeProvider? timeProvider)
-    {
-        _api = api.Api;
-        _delivery = new HttpDelivery(api.Timeout, timeProvider ?? TimeProvider.System, Rules,
-            f => new DeliveryException(Target, f.StatusCode, f.IsTransient, f.Message, f.RetryAfter, f.Inner));
+        ArgumentNullException.ThrowIfNull(api);
+        Validate(options);
+        _api = api;
+        _delivery = HttpDelivery.ForDeliveries(timeout, timeProvider, Rules, Target);
         _routingKey = options.RoutingKey!;
         _eventsUrl = options.EventsUrl;
-    }
-
-    private static (IPagerDutyEventsApi, TimeSpan) Validated(HttpClient http, PagerDutyOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        Validate(options);
-        return (PagerDutyClients.Api<IPagerDutyEventsApi>(http, options.EventsUrl), http.Timeout);
     }
 
     private static PagerDutyOptions Validate(PagerDutyOptions options)

@@ -96,7 +96,7 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
     /// Messages never contain the token.
     /// </exception>
     public PagerDutyRestClient(HttpClient http, PagerDutyOptions options, TimeProvider? timeProvider = null)
-        : this(Validated(http, options), options, timeProvider)
+        : this(PagerDutyClients.Api<IPagerDutyRestApi>(http, Validate(options).ApiUrl), options, http.Timeout, timeProvider)
     {
     }
 
@@ -107,26 +107,15 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
     /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentException">As for the other constructor.</exception>
     public PagerDutyRestClient(IPagerDutyRestApi api, PagerDutyOptions options, TimeSpan timeout, TimeProvider? timeProvider = null)
-        : this((api ?? throw new ArgumentNullException(nameof(api)), timeout), Validate(options), timeProvider)
     {
-    }
-
-    private PagerDutyRestClient((IPagerDutyRestApi Api, TimeSpan Timeout) api, PagerDutyOptions options, TimeProvider? timeProvider)
-    {
-        _api = api.Api;
-        _delivery = new HttpDelivery(api.Timeout, timeProvider ?? TimeProvider.System, Rules,
-            f => new DeliveryException(Target, f.StatusCode, f.IsTransient, f.Message, f.RetryAfter, f.Inner));
+        ArgumentNullException.ThrowIfNull(api);
+        Validate(options);
+        _api = api;
+        _delivery = HttpDelivery.ForDeliveries(timeout, timeProvider, Rules, Target);
         _token = options.ApiToken!;
         _credentials = "token=" + _token;
         _from = options.From!;
         _apiUrl = options.ApiUrl.AbsoluteUri.TrimEnd('/');
-    }
-
-    private static (IPagerDutyRestApi, TimeSpan) Validated(HttpClient http, PagerDutyOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        Validate(options);
-        return (PagerDutyClients.Api<IPagerDutyRestApi>(http, options.ApiUrl), http.Timeout);
     }
 
     private static PagerDutyOptions Validate(PagerDutyOptions options)

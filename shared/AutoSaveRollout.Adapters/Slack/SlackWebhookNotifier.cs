@@ -41,8 +41,7 @@ public sealed class SlackWebhookNotifier : ISlackNotifier
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
-        _delivery = new HttpDelivery(http.Timeout, timeProvider ?? TimeProvider.System, HttpFailureRules.Default,
-            f => new DeliveryException(f.Call.Target!, f.StatusCode, f.IsTransient, f.Message, f.RetryAfter, f.Inner));
+        _delivery = HttpDelivery.ForDeliveries(http.Timeout, timeProvider, HttpFailureRules.Default);
         foreach (var (rawKey, rawUrl) in options.Webhooks ?? [])
         {
             if (string.IsNullOrWhiteSpace(rawUrl)) continue;
