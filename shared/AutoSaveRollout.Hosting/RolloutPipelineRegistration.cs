@@ -66,6 +66,9 @@ public static class RolloutPipelineRegistration
         AddSettings<FlagServiceSettings>(services, configuration, FlagServiceOptions.SectionName, validator);
         AddSettings<TelemetrySettings>(services, configuration, HttpTelemetrySourceOptions.SectionName, validator);
 
+        // PagerDuty's Events v2 and REST v2 APIs are Refit interfaces (source-generated clients through IHttpClientFactory).
+        // A host that hands in its own HttpClient (tests against local listeners) gets the same clients on that client.
+        services.AddPagerDuty(sp => Settings<PagerDutySettings>(sp).ToOptions());
         services.AddSingleton(sp => CreatePorts(sp, host, storage, http, portTime, retries));
         services.AddSingleton(sp => CreateSource(sp, host));
         services.AddSingleton(sp => sp.GetRequiredService<PipelinePorts>().CreateCollector(sp.GetRequiredService<ITelemetrySource>(),
@@ -144,12 +147,13 @@ public static class RolloutPipelineRegistration
             {
                 ports = new PipelinePorts(storage.Blobs, storage.Queues, storage.Locks,
                     new ResilientSlackNotifier(new SlackWebhookNotifier(http, slack), retries),
-                    new ResilientPagerDutyEvents(new PagerDutyEventsClient(http, pagerDuty), retries),
+                    new ResilientPagerDutyEvents(host.Http is null ? sp.GetRequiredService<PagerDutyEventsClient>() : PagerDutyClients.CreateEvents(http, pagerDuty), retries),
                     new ResilientFlagService(new RollbackFlagServiceClient(http, flags), retries),
                     storage.Description)
                 {
                     Retries = retries,
-                    PagerDutyIncidents = pagerDutySettings.Escalating ? new ResilientPagerDutyIncidents(new PagerDutyRestClient(http, pagerDuty, time), retries) : null,
+                    PagerDutyIncidents = pagerDutySettings.Escalating ? new ResilientPagerDutyIncidents(
+                        host.Http is null ? sp.GetRequiredService<PagerDutyRestClient>() : PagerDutyClients.CreateIncidents(http, pagerDuty, time), retries) : null,
                     EscalationPriority = pagerDuty.EscalationPriority,
                 };
             }

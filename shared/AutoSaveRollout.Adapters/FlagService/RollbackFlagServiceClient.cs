@@ -32,8 +32,18 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
     private const string Target = "flag-service";
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>
+    /// The flag service's classification: the shared rules, plus 409 transient (IETF draft-ietf-httpapi-idempotency-key-header
+    /// §2.7: a request with this Idempotency-Key is still being processed).
+    /// </summary>
+    internal static readonly HttpFailureRules Rules = HttpFailureRules.Default with
+    {
+        IsTransient = status => status == 409 || HttpSupport.IsTransientStatus(status),
+        Hint = status => status == 409 ? " (a request with this Idempotency-Key is still in progress)" : "",
+    };
+
     private readonly HttpClient _http;
-    private readonly TimeProvider _time;
+    private readonly HttpDelivery _delivery;
     private readonly string _baseUrl;
     private readonly string _token;
 
@@ -59,7 +69,7 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
         if (options.Token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             throw new ArgumentException("flag service token contains whitespace or control characters", nameof(options));
         _http = http;
-        _time = timeProvider ?? TimeProvider.System;
+        _delivery = HttpDelivery.ForDeliveries(http.Timeout, timeProvider, Rules, Target);
         _baseUrl = options.BaseUrl.AbsoluteUri.TrimEnd('/');
         _token = options.Token;
     }
@@ -121,32 +131,9 @@ public sealed class RollbackFlagServiceClient : IRollbackFlagService
         message.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
         message.Headers.Accept.ParseAdd(MediaTypeNames.Application.Json);
 
-        using var deadline = HttpSupport.Deadline(_http, cancellationToken);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
-        {
-            throw new DeliveryException(Target, null, isTransient: true, $"{what} failed: {reason}", inner: ex);
-        }
-
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            if (response.IsSuccessStatusCode) return;
-
-            var errorBody = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            var quoted = HttpSupport.Quote(errorBody, _token);
-            var transient = status == 409 || HttpSupport.IsTransientStatus(status);
-            var text = $"{what} failed: HTTP {status}" +
-                       (status == 409 ? " (a request with this Idempotency-Key is still in progress)" : "") +
-                       (quoted.Length > 0 ? $" {quoted}" : "");
-            throw new DeliveryException(Target, status, transient, text,
-                retryAfter: transient ? HttpSupport.RetryAfter(response, _time) : null);
-        }
+        using var exchange = await _delivery.SendAsync(
+            deadline => _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline), new HttpCall(what, [_token]),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static void Validate(FlagRollbackRequest request)

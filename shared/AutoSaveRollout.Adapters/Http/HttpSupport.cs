@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace AutoSaveRollout.Adapters.Http;
 
@@ -45,13 +47,14 @@ internal static class HttpSupport
     }
 
     /// <summary>
-    /// A token source cancelled by the caller's token or after <see cref="HttpClient.Timeout"/>, so that reading the
-    /// body (done after <see cref="HttpCompletionOption.ResponseHeadersRead"/>) is bounded by the same deadline.
+    /// A token source cancelled by the caller's token or after <paramref name="timeout"/> (the client's
+    /// <see cref="HttpClient.Timeout"/>), so that reading the body (done after
+    /// <see cref="HttpCompletionOption.ResponseHeadersRead"/>) is bounded by the same deadline.
     /// </summary>
-    internal static CancellationTokenSource Deadline(HttpClient http, CancellationToken cancellationToken)
+    internal static CancellationTokenSource Deadline(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (http.Timeout != Timeout.InfiniteTimeSpan) cts.CancelAfter(http.Timeout);
+        if (timeout != Timeout.InfiniteTimeSpan) cts.CancelAfter(timeout);
         return cts;
     }
 
@@ -60,14 +63,14 @@ internal static class HttpSupport
     /// Returns null when <paramref name="ex"/> is not a transport failure, or when the caller cancelled
     /// (the caller's <see cref="OperationCanceledException"/> must propagate unchanged).
     /// </summary>
-    internal static string? DescribeTransportFailure(Exception ex, HttpClient http, CancellationToken callerToken)
+    internal static string? DescribeTransportFailure(Exception ex, TimeSpan timeout, CancellationToken callerToken)
     {
         if (callerToken.IsCancellationRequested) return null;
         return ex switch
         {
-            OperationCanceledException => http.Timeout == Timeout.InfiniteTimeSpan
+            OperationCanceledException => timeout == Timeout.InfiniteTimeSpan
                 ? "request timed out"
-                : $"request timed out after {FormatSeconds(http.Timeout)}",
+                : $"request timed out after {FormatSeconds(timeout)}",
             HttpRequestException hre => hre.HttpRequestError switch
             {
                 HttpRequestError.Unknown => InnerSocketError(hre) is { } se ? $"connection failed ({se})" : "request failed",
@@ -126,6 +129,49 @@ internal static class HttpSupport
         {
             return string.Empty;
         }
+    }
+
+    /// <summary>
+    /// The whole of <paramref name="content"/>, or null when it is longer than <paramref name="maxBytes"/> bytes.
+    /// Transport failures propagate (the caller classifies them).
+    /// </summary>
+    internal static async Task<byte[]?> ReadBoundedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + n > maxBytes) return null;
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// <c>message: errors[0]; errors[1]</c> from the JSON object PagerDuty puts in an error body (Events API v2: the
+    /// root; REST API v2: its <c>error</c> member, developer-docs <c>REST-API/14-Errors.md</c>). Null when the body is
+    /// not JSON or <paramref name="select"/> finds neither field: the caller then quotes the raw body.
+    /// </summary>
+    internal static string? DescribeJsonError(string body, Func<JsonObject, JsonObject?> select)
+    {
+        try
+        {
+            if (JsonNode.Parse(body) is JsonObject root && select(root) is { } o)
+            {
+                var message = o["message"] is JsonValue m && m.TryGetValue<string>(out var s) ? s : null;
+                var errors = o["errors"] is JsonArray a
+                    ? a.Select(x => x is JsonValue xv && xv.TryGetValue<string>(out var xs) ? xs : x?.ToJsonString()).Where(x => !string.IsNullOrEmpty(x)).ToList()
+                    : [];
+                if (message is not null || errors.Count > 0)
+                    return (message ?? "error") + (errors.Count > 0 ? ": " + string.Join("; ", errors) : "");
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
     }
 
     /// <summary>

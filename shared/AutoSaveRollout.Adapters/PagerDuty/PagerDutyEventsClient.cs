@@ -10,7 +10,8 @@ using AutoSaveRollout.Core.Ports;
 namespace AutoSaveRollout.Adapters.PagerDuty;
 
 /// <summary>
-/// <see cref="IPagerDutyEvents"/> over PagerDuty Events API v2 (<c>POST /v2/enqueue</c>, JSON).
+/// <see cref="IPagerDutyEvents"/> over PagerDuty Events API v2 (<c>POST /v2/enqueue</c>, JSON), sent through the
+/// Refit-generated <see cref="IPagerDutyEventsApi"/> (build with <see cref="PagerDutyClients"/> or a constructor).
 /// <para>
 /// Body (developer-docs <c>events-API-v2/02-Trigger-Events.md</c>): <c>routing_key</c>, <c>event_action</c>,
 /// <c>dedup_key</c> and, for <c>trigger</c> only, <c>payload</c> { summary (truncated to 1024 characters), source,
@@ -42,13 +43,22 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
     private const string Target = "pagerduty";
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private readonly HttpClient _http;
-    private readonly TimeProvider _time;
+    /// <summary>
+    /// Events API v2 classification: the shared rules, quoting PagerDuty's <c>message</c> and <c>errors[]</c>
+    /// (<c>{"status":"invalid event","message":"Event object is invalid","errors":["…"]}</c>) instead of the raw JSON.
+    /// </summary>
+    internal static readonly HttpFailureRules Rules = HttpFailureRules.Default with
+    {
+        DescribeBody = body => HttpSupport.DescribeJsonError(body, root => root) ?? body,
+    };
+
+    private readonly IPagerDutyEventsApi _api;
+    private readonly HttpDelivery _delivery;
     private readonly string _routingKey;
     private readonly Uri _eventsUrl;
 
-    /// <summary>Creates the client.</summary>
-    /// <param name="http">Client to send with; its <see cref="HttpClient.Timeout"/> bounds each call (headers and body).</param>
+    /// <summary>Creates the client on the Refit-generated <see cref="IPagerDutyEventsApi"/> over <paramref name="http"/>.</summary>
+    /// <param name="http">Client to send with (it may be shared and need no base address); its <see cref="HttpClient.Timeout"/> bounds each call (headers and body).</param>
     /// <param name="options">Routing key and endpoint.</param>
     /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentException">
@@ -56,8 +66,28 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
     /// is not https (plain http only for loopback hosts). Messages never contain the key.
     /// </exception>
     public PagerDutyEventsClient(HttpClient http, PagerDutyOptions options, TimeProvider? timeProvider = null)
+        : this(PagerDutyClients.Api<IPagerDutyEventsApi>(http, Validate(options).EventsUrl), options, http.Timeout, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(http);
+    }
+
+    /// <summary>Creates the client on an API client from <c>AddRefitGeneratedClient</c> (see <see cref="PagerDutyClients.AddPagerDuty"/>).</summary>
+    /// <param name="api">The generated Events API client.</param>
+    /// <param name="options">Routing key and endpoint.</param>
+    /// <param name="timeout">Per-call deadline (headers and body): the API client's <see cref="HttpClient.Timeout"/>.</param>
+    /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">As for the other constructor.</exception>
+    public PagerDutyEventsClient(IPagerDutyEventsApi api, PagerDutyOptions options, TimeSpan timeout, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        Validate(options);
+        _api = api;
+        _delivery = HttpDelivery.ForDeliveries(timeout, timeProvider, Rules, Target);
+        _routingKey = options.RoutingKey!;
+        _eventsUrl = options.EventsUrl;
+    }
+
+    private static PagerDutyOptions Validate(PagerDutyOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.RoutingKey))
             throw new ArgumentException("PagerDuty routing key is not configured (PagerDuty:RoutingKey)", nameof(options));
@@ -66,10 +96,7 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
         HttpSupport.RequireHttpsOrLoopback(options.EventsUrl, "PagerDuty EventsUrl", nameof(options));
         if (!string.IsNullOrEmpty(options.EventsUrl.UserInfo))
             throw new ArgumentException("PagerDuty EventsUrl must not embed credentials", nameof(options));
-        _http = http;
-        _time = timeProvider ?? TimeProvider.System;
-        _routingKey = options.RoutingKey;
-        _eventsUrl = options.EventsUrl;
+        return options;
     }
 
     /// <inheritdoc />
@@ -82,44 +109,20 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
     public async Task<string> SendAsync(PagerDutyEvent pagerDutyEvent, CancellationToken cancellationToken = default)
     {
         var body = BuildBody(pagerDutyEvent, _routingKey).ToJsonString(Json);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _eventsUrl)
+        var call = new HttpCall($"PagerDuty {pagerDutyEvent.EventAction} event", [_routingKey])
         {
-            Content = new StringContent(body, Encoding.UTF8, MediaTypeNames.Application.Json),
+            Rejected = $"PagerDuty rejected the {pagerDutyEvent.EventAction} event",
         };
-        request.Headers.Accept.ParseAdd(MediaTypeNames.Application.Json);
+        using var exchange = await _delivery.SendAsync(
+            deadline => _api.EnqueueAsync(_eventsUrl, new StringContent(body, Encoding.UTF8, MediaTypeNames.Application.Json), deadline),
+            call, cancellationToken).ConfigureAwait(false);
 
-        using var deadline = HttpSupport.Deadline(_http, cancellationToken);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
-        {
-            throw new DeliveryException(Target, null, isTransient: true, $"PagerDuty {pagerDutyEvent.EventAction} event failed: {reason}", inner: ex);
-        }
-
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            var responseBody = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-
-            if (response.IsSuccessStatusCode)
-            {
-                // The event was accepted: never throw a transient error here (a retry would send it twice).
-                if (TryReadDedupKey(responseBody) is { } acknowledged) return acknowledged;
-                if (!string.IsNullOrEmpty(pagerDutyEvent.DedupKey)) return pagerDutyEvent.DedupKey;
-                throw new DeliveryException(Target, status, isTransient: false,
-                    $"PagerDuty accepted the {pagerDutyEvent.EventAction} event (HTTP {status}) but its response carried no dedup_key");
-            }
-
-            var transient = HttpSupport.IsTransientStatus(status);
-            var detail = HttpSupport.Quote(DescribeError(responseBody), _routingKey);
-            var message = $"PagerDuty rejected the {pagerDutyEvent.EventAction} event: HTTP {status}" + (detail.Length > 0 ? $" {detail}" : "");
-            throw new DeliveryException(Target, status, transient, message,
-                retryAfter: transient ? HttpSupport.RetryAfter(response, _time) : null);
-        }
+        // The event was accepted: never throw a transient error here (a retry would send it twice).
+        var responseBody = await exchange.ReadBodyAsync().ConfigureAwait(false);
+        if (TryReadDedupKey(responseBody) is { } acknowledged) return acknowledged;
+        if (!string.IsNullOrEmpty(pagerDutyEvent.DedupKey)) return pagerDutyEvent.DedupKey;
+        throw new DeliveryException(Target, exchange.Status, isTransient: false,
+            $"PagerDuty accepted the {pagerDutyEvent.EventAction} event (HTTP {exchange.Status}) but its response carried no dedup_key");
     }
 
     /// <summary>
@@ -185,27 +188,6 @@ public sealed class PagerDutyEventsClient : IPagerDutyEvents
         {
             return null;
         }
-    }
-
-    /// <summary><c>message: errors[0]; errors[1]</c> from a PagerDuty error body, or the raw body when it is not that shape.</summary>
-    private static string DescribeError(string body)
-    {
-        try
-        {
-            if (JsonNode.Parse(body) is JsonObject o)
-            {
-                var message = o["message"] is JsonValue m && m.TryGetValue<string>(out var s) ? s : null;
-                var errors = o["errors"] is JsonArray a
-                    ? a.Select(x => x is JsonValue xv && xv.TryGetValue<string>(out var xs) ? xs : x?.ToJsonString()).Where(x => !string.IsNullOrEmpty(x)).ToList()
-                    : [];
-                if (message is not null || errors.Count > 0)
-                    return (message ?? "error") + (errors.Count > 0 ? ": " + string.Join("; ", errors) : "");
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return body;
     }
 
     /// <summary>Names the endpoint only; never the routing key.</summary>

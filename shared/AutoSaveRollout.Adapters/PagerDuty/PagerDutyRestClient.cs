@@ -11,7 +11,8 @@ using AutoSaveRollout.Core.Ports;
 namespace AutoSaveRollout.Adapters.PagerDuty;
 
 /// <summary>
-/// <see cref="IPagerDutyIncidents"/> over the PagerDuty REST API v2 (api-schema <c>reference/REST/openapiv3.json</c>,
+/// <see cref="IPagerDutyIncidents"/> over the PagerDuty REST API v2, sent through the Refit-generated
+/// <see cref="IPagerDutyRestApi"/> (build with <see cref="PagerDutyClients"/> or a constructor) (api-schema <c>reference/REST/openapiv3.json</c>,
 /// developer-docs <c>docs/REST-API</c>). Every request carries <c>Authorization: Token token=&lt;ApiToken&gt;</c> and
 /// <c>Accept: application/vnd.pagerduty+json;version=2</c>; the <c>PUT</c> also <c>Content-Type: application/json</c> and
 /// <c>From: &lt;user email&gt;</c>.
@@ -64,16 +65,29 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
     /// <summary>Largest success body read (bytes); a larger one is a permanent failure.</summary>
     public const int MaxResponseBytes = 8 * 1024 * 1024;
 
-    private readonly HttpClient _http;
-    private readonly TimeProvider _time;
+    /// <summary>
+    /// REST API v2 classification: the shared rules, quoting <c>error.message</c> and <c>error.errors[]</c>
+    /// (<c>14-Errors.md</c>), a hint on 401, and <c>ratelimit-reset</c> (seconds, <c>04-Rate-Limits.md</c>) as the wait
+    /// when a transient failure carries no <c>Retry-After</c>.
+    /// </summary>
+    internal static readonly HttpFailureRules Rules = HttpFailureRules.Default with
+    {
+        DescribeBody = body => HttpSupport.DescribeJsonError(body, root => root["error"] as JsonObject) ?? body,
+        Hint = status => status == 401 ? " (PagerDuty:ApiToken was not accepted)" : "",
+        RetryAfter = (response, time) => HttpSupport.RetryAfter(response, time) ?? RateLimitReset(response),
+    };
+
+    private readonly IPagerDutyRestApi _api;
+    private readonly HttpDelivery _delivery;
+    private readonly string _credentials;
     private readonly string _token;
     private readonly string _from;
     private readonly string _apiUrl;
     private readonly SemaphoreSlim _prioritiesGate = new(1, 1);
     private IReadOnlyList<(string Name, string Id)>? _priorities;
 
-    /// <summary>Creates the client.</summary>
-    /// <param name="http">Client to send with; its <see cref="HttpClient.Timeout"/> bounds each call (headers and body).</param>
+    /// <summary>Creates the client on the Refit-generated <see cref="IPagerDutyRestApi"/> over <paramref name="http"/>.</summary>
+    /// <param name="http">Client to send with (it may be shared and need no base address); its <see cref="HttpClient.Timeout"/> bounds each call (headers and body).</param>
     /// <param name="options"><see cref="PagerDutyOptions.ApiToken"/>, <see cref="PagerDutyOptions.ApiUrl"/> and <see cref="PagerDutyOptions.From"/>.</param>
     /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentException">
@@ -82,8 +96,30 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
     /// Messages never contain the token.
     /// </exception>
     public PagerDutyRestClient(HttpClient http, PagerDutyOptions options, TimeProvider? timeProvider = null)
+        : this(PagerDutyClients.Api<IPagerDutyRestApi>(http, Validate(options).ApiUrl), options, http.Timeout, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(http);
+    }
+
+    /// <summary>Creates the client on an API client from <c>AddRefitGeneratedClient</c> (see <see cref="PagerDutyClients.AddPagerDuty"/>).</summary>
+    /// <param name="api">The generated REST API client.</param>
+    /// <param name="options">Token, API root and From user.</param>
+    /// <param name="timeout">Per-call deadline (headers and body): the API client's <see cref="HttpClient.Timeout"/>.</param>
+    /// <param name="timeProvider">Clock for an HTTP-date <c>Retry-After</c>; defaults to <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">As for the other constructor.</exception>
+    public PagerDutyRestClient(IPagerDutyRestApi api, PagerDutyOptions options, TimeSpan timeout, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        Validate(options);
+        _api = api;
+        _delivery = HttpDelivery.ForDeliveries(timeout, timeProvider, Rules, Target);
+        _token = options.ApiToken!;
+        _credentials = "token=" + _token;
+        _from = options.From!;
+        _apiUrl = options.ApiUrl.AbsoluteUri.TrimEnd('/');
+    }
+
+    private static PagerDutyOptions Validate(PagerDutyOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.ApiToken))
             throw new ArgumentException("PagerDuty API token is not configured (PagerDuty:ApiToken)", nameof(options));
@@ -98,11 +134,7 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
             throw new ArgumentException("PagerDuty:From (email of a PagerDuty user, sent as the From header) is required with PagerDuty:ApiToken", nameof(options));
         if (!IsPlainEmail(options.From))
             throw new ArgumentException($"PagerDuty:From must be a plain email address such as rollout-bot@example.com (got '{options.From}')", nameof(options));
-        _http = http;
-        _time = timeProvider ?? TimeProvider.System;
-        _token = options.ApiToken;
-        _from = options.From;
-        _apiUrl = options.ApiUrl.AbsoluteUri.TrimEnd('/');
+        return options;
     }
 
     /// <inheritdoc />
@@ -115,7 +147,7 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
         var what = $"PagerDuty incident lookup for incident_key '{incidentKey}'";
         var url = $"{_apiUrl}/incidents?incident_key={Uri.EscapeDataString(incidentKey)}&date_range=all" +
                   "&statuses%5B%5D=triggered&statuses%5B%5D=acknowledged&statuses%5B%5D=resolved&sort_by=created_at:desc";
-        var body = await SendAsync(HttpMethod.Get, url, null, what, cancellationToken).ConfigureAwait(false);
+        var body = await SendAsync(url, null, what, cancellationToken).ConfigureAwait(false);
         if (body?["incidents"] is not JsonArray incidents) throw Unreadable(what, "no incidents array");
 
         Parsed? newest = null;
@@ -166,7 +198,7 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
                 ["priority"] = new JsonObject { ["id"] = match.Id, ["type"] = "priority_reference" },
             },
         };
-        await SendAsync(HttpMethod.Put, $"{_apiUrl}/incidents/{Uri.EscapeDataString(incidentId)}", body.ToJsonString(),
+        await SendAsync($"{_apiUrl}/incidents/{Uri.EscapeDataString(incidentId)}", body.ToJsonString(),
             $"PagerDuty priority change of incident {incidentId} to {match.Name}", cancellationToken).ConfigureAwait(false);
     }
 
@@ -205,7 +237,7 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
         var items = new List<JsonObject>();
         for (var page = 0; page < MaxPages; page++)
         {
-            var body = await SendAsync(HttpMethod.Get, $"{_apiUrl}{path}?limit={PageSize}&offset={items.Count}", null, what, cancellationToken)
+            var body = await SendAsync($"{_apiUrl}{path}?limit={PageSize}&offset={items.Count}", null, what, cancellationToken)
                 .ConfigureAwait(false);
             if (body?[arrayName] is not JsonArray array) throw Unreadable(what, $"no {arrayName} array");
             var before = items.Count;
@@ -216,79 +248,31 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
         return items;
     }
 
-    private async Task<JsonNode?> SendAsync(HttpMethod method, string url, string? jsonBody, string what, CancellationToken cancellationToken)
+    /// <summary><c>GET</c> <paramref name="url"/>, or <c>PUT</c> <paramref name="jsonBody"/> to it; the parsed 2xx body (null when empty).</summary>
+    private async Task<JsonNode?> SendAsync(string url, string? jsonBody, string what, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Token", "token=" + _token);
-        request.Headers.TryAddWithoutValidation("Accept", AcceptMediaType);
-        if (jsonBody is not null)
+        var uri = new Uri(url);
+        var call = new HttpCall(what, [_token]);
+        using var exchange = await _delivery.SendAsync(deadline =>
         {
-            request.Content = new StringContent(jsonBody, Encoding.UTF8);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypeNames.Application.Json); // exactly application/json (api-schema enum)
-            request.Headers.TryAddWithoutValidation("From", _from);
-        }
+            if (jsonBody is null) return _api.GetAsync(uri, _credentials, deadline);
+            var content = new StringContent(jsonBody, Encoding.UTF8);
+            content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypeNames.Application.Json); // exactly application/json (api-schema enum)
+            return _api.PutIncidentAsync(uri, _credentials, _from, content, deadline);
+        }, call, cancellationToken).ConfigureAwait(false);
 
-        using var deadline = HttpSupport.Deadline(_http, cancellationToken);
-        HttpResponseMessage response;
+        var status = exchange.Status;
+        var bytes = await _delivery.ReadSuccessBodyAsync(exchange, call, MaxResponseBytes).ConfigureAwait(false)
+                    ?? throw new DeliveryException(Target, status, isTransient: false, $"{what} failed: the response is larger than {MaxResponseBytes} bytes");
+        if (bytes.Length == 0) return null;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            return JsonNode.Parse(bytes);
         }
-        catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
+        catch (JsonException ex)
         {
-            throw new DeliveryException(Target, null, isTransient: true, $"{what} failed: {reason}", inner: ex);
+            throw new DeliveryException(Target, status, isTransient: false, $"{what} failed: HTTP {status} with a body that is not JSON", inner: ex);
         }
-
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            if (response.IsSuccessStatusCode)
-            {
-                byte[] bytes;
-                try
-                {
-                    bytes = await ReadBoundedAsync(response.Content, deadline.Token).ConfigureAwait(false)
-                            ?? throw new DeliveryException(Target, status, isTransient: false,
-                                $"{what} failed: the response is larger than {MaxResponseBytes} bytes");
-                }
-                catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
-                {
-                    throw new DeliveryException(Target, status, isTransient: true, $"{what} failed: {reason}", inner: ex);
-                }
-                if (bytes.Length == 0) return null;
-                try
-                {
-                    return JsonNode.Parse(bytes);
-                }
-                catch (JsonException ex)
-                {
-                    throw new DeliveryException(Target, status, isTransient: false, $"{what} failed: HTTP {status} with a body that is not JSON", inner: ex);
-                }
-            }
-
-            var errorBody = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            var transient = HttpSupport.IsTransientStatus(status);
-            var detail = HttpSupport.Quote(DescribeError(errorBody), _token);
-            var hint = status == 401 ? " (PagerDuty:ApiToken was not accepted)" : "";
-            throw new DeliveryException(Target, status, transient, $"{what} failed: HTTP {status}{hint}" + (detail.Length > 0 ? $" {detail}" : ""),
-                retryAfter: transient ? HttpSupport.RetryAfter(response, _time) ?? RateLimitReset(response) : null);
-        }
-    }
-
-    /// <summary>The body, or null when it exceeds <see cref="MaxResponseBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int n;
-        while ((n = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + n > MaxResponseBytes) return null;
-            buffer.Write(chunk, 0, n);
-        }
-        return buffer.ToArray();
     }
 
     /// <summary><c>ratelimit-reset</c>: seconds until the rate-limit window resets (developer-docs <c>04-Rate-Limits.md</c>).</summary>
@@ -326,27 +310,6 @@ public sealed class PagerDutyRestClient : IPagerDutyIncidents
 
     private static DeliveryException Unreadable(string what, string problem) =>
         new(Target, null, isTransient: false, $"{what} failed: unexpected response ({problem})");
-
-    /// <summary><c>error.message: errors[0]; errors[1]</c> from a REST API error body (<c>14-Errors.md</c>), or the raw body.</summary>
-    private static string DescribeError(string body)
-    {
-        try
-        {
-            if (JsonNode.Parse(body) is JsonObject { } root && root["error"] is JsonObject error)
-            {
-                var message = Str(error, "message");
-                var errors = error["errors"] is JsonArray a
-                    ? a.Select(x => x is JsonValue xv && xv.TryGetValue<string>(out var xs) ? xs : x?.ToJsonString()).Where(x => !string.IsNullOrEmpty(x)).ToList()
-                    : [];
-                if (message is not null || errors.Count > 0)
-                    return (message ?? "error") + (errors.Count > 0 ? ": " + string.Join("; ", errors) : "");
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return body;
-    }
 
     private static bool IsPlainEmail(string value) =>
         !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) &&

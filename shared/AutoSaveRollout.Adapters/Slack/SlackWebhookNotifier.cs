@@ -25,7 +25,7 @@ public sealed class SlackWebhookNotifier : ISlackNotifier
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly HttpClient _http;
-    private readonly TimeProvider _time;
+    private readonly HttpDelivery _delivery;
     private readonly Dictionary<string, Uri> _webhooks = new(StringComparer.Ordinal);
 
     /// <summary>Creates the notifier.</summary>
@@ -41,7 +41,7 @@ public sealed class SlackWebhookNotifier : ISlackNotifier
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
-        _time = timeProvider ?? TimeProvider.System;
+        _delivery = HttpDelivery.ForDeliveries(http.Timeout, timeProvider, HttpFailureRules.Default);
         foreach (var (rawKey, rawUrl) in options.Webhooks ?? [])
         {
             if (string.IsNullOrWhiteSpace(rawUrl)) continue;
@@ -84,30 +84,9 @@ public sealed class SlackWebhookNotifier : ISlackNotifier
             Content = new StringContent(body, Encoding.UTF8, MediaTypeNames.Application.Json),
         };
 
-        using var deadline = HttpSupport.Deadline(_http, cancellationToken);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
-        {
-            throw new DeliveryException(target, null, isTransient: true, $"Slack post to {display} failed: {reason}", inner: ex);
-        }
-
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            if (response.IsSuccessStatusCode) return;
-
-            var errorBody = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            var quoted = HttpSupport.Quote(errorBody, HttpSupport.SecretParts(url));
-            var transient = HttpSupport.IsTransientStatus(status);
-            var message = $"Slack post to {display} failed: HTTP {status}" + (quoted.Length > 0 ? $" {quoted}" : "");
-            throw new DeliveryException(target, status, transient, message,
-                retryAfter: transient ? HttpSupport.RetryAfter(response, _time) : null);
-        }
+        var call = new HttpCall($"Slack post to {display}", HttpSupport.SecretParts(url), target);
+        using var exchange = await _delivery.SendAsync(
+            deadline => _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline), call, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Names the configured channel keys; never the webhook URLs.</summary>

@@ -31,6 +31,7 @@ namespace AutoSaveRollout.Adapters.Telemetry;
 public sealed class HttpTelemetrySource : ITelemetrySource
 {
     private readonly HttpClient _http;
+    private readonly HttpDelivery _delivery;
     private readonly Uri _url;
     private readonly string? _token;
     private readonly int _maxLineChars;
@@ -64,6 +65,8 @@ public sealed class HttpTelemetrySource : ITelemetrySource
             throw new ArgumentException("ReadIdleTimeout must be positive or infinite", nameof(options));
 
         _http = http;
+        _delivery = new HttpDelivery(http.Timeout, TimeProvider.System, HttpFailureRules.Default,
+            f => new TelemetrySourceException(f.Message, f.IsTransient, f.Inner));
         _url = url;
         _token = string.IsNullOrEmpty(options.Token) ? null : options.Token;
         _maxLineChars = options.MaxLineChars;
@@ -110,28 +113,10 @@ public sealed class HttpTelemetrySource : ITelemetrySource
         request.Headers.Accept.ParseAdd("application/jsonl");
         request.Headers.Accept.ParseAdd("*/*;q=0.5");
 
-        using var deadline = HttpSupport.Deadline(_http, cancellationToken);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (HttpSupport.DescribeTransportFailure(ex, _http, cancellationToken) is { } reason)
-        {
-            throw new TelemetrySourceException($"telemetry GET {Source} for {window} failed: {reason}", isTransient: true, ex);
-        }
-
-        if (response.IsSuccessStatusCode) return response;
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            var body = await HttpSupport.ReadBodyAsync(response.Content, deadline.Token).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            var quoted = HttpSupport.Quote(body, _token);
-            throw new TelemetrySourceException(
-                $"telemetry GET {Source} for {window} failed: HTTP {status}" + (quoted.Length > 0 ? $" {quoted}" : ""),
-                HttpSupport.IsTransientStatus(status));
-        }
+        using var exchange = await _delivery.SendAsync(
+            deadline => _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline),
+            new HttpCall($"telemetry GET {Source} for {window}", [_token]), cancellationToken).ConfigureAwait(false);
+        return exchange.Detach();
     }
 
     /// <summary><paramref name="url"/> without user info, query string or fragment.</summary>
