@@ -1,3 +1,4 @@
+using AutoSaveRollout.Functions;
 using AutoSaveRollout.Hosting;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
@@ -9,6 +10,7 @@ var builder = FunctionsApplication.CreateBuilder(args);
 // The same ports and stages as the standalone host's `run` command, built from app settings by the shared composition
 // root. A missing or invalid setting throws here, so the worker stops at start-up with one message (naming the setting,
 // never a secret) instead of failing and poisoning every queue message.
+builder.Services.AddWorkerServices(builder.Configuration);
 builder.Services.AddRolloutPipeline(builder.Configuration, AppContext.BaseDirectory);
 
 builder.Build().Run();
