@@ -131,8 +131,9 @@ public sealed class FunctionsTestHost : IAsyncDisposable
                      "--functions-request-id", Guid.NewGuid().ToString(), "--functions-grpc-max-message-length", MaxMessageLength.ToString(),
                  })
             psi.ArgumentList.Add(arg);
-        // What the host sets for a worker, then the app settings. Nothing of the test runner's environment that names
-        // a setting of ours leaks in: only the variables given here and the process basics.
+        // What the host sets for a worker, then the app settings. No setting of ours leaks in from the test runner's
+        // environment: only those given here.
+        foreach (var key in psi.Environment.Keys.Where(IsAppSetting).ToList()) psi.Environment.Remove(key);
         psi.Environment["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated";
         psi.Environment["FUNCTIONS_APPLICATION_DIRECTORY"] = workerDir;
         psi.Environment["FUNCTIONS_WORKER_DIRECTORY"] = workerDir;
@@ -160,6 +161,14 @@ public sealed class FunctionsTestHost : IAsyncDisposable
             throw;
         }
     }
+
+    private static readonly string[] AppSettingPrefixes =
+    [
+        "AzureWebJobs", "PipelineStorage", "CollectorSchedule", "LifecycleSchedule", "Policy__", "Reporter__", "Analyzer__", "Telemetry__",
+        "Slack__", "PagerDuty__", "FlagService__", "AutoSave__", "APPLICATIONINSIGHTS_",
+    ];
+
+    private static bool IsAppSetting(string name) => AppSettingPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Waits for the worker's <c>StartStream</c>.</summary>
     private async Task ConnectAsync(TimeSpan timeout)
