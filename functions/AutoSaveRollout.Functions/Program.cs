@@ -9,7 +9,8 @@ var builder = FunctionsApplication.CreateBuilder(args);
 
 // The same ports and stages as the standalone host's `run` command, built from app settings by the shared composition
 // root. A missing or invalid setting throws here, so the worker stops at start-up with one message (naming the setting,
-// never a secret) instead of failing and poisoning every queue message.
+// never a secret) instead of failing and poisoning every queue message. The worker's own services (dead-letter records on
+// the last delivery, OpenTelemetry, the test clock) come first: the pipeline registers the system clock only if none is.
 builder.Services.AddWorkerServices(builder.Configuration);
 builder.Services.AddRolloutPipeline(builder.Configuration, AppContext.BaseDirectory);
 
