@@ -37,5 +37,26 @@ public sealed record DeadLetterRecord
 
     /// <summary>The message text.</summary>
     public required string Text { get; init; }
-}
 
+    /// <summary>
+    /// The record of a message whose last delivery failed with <paramref name="exception"/> (null: poisoned without being
+    /// handled, <paramref name="error"/> says why). Error is <c>{exception type name}: {message}</c>; Permanent is
+    /// <c>!TransientFailures.IsTransient</c>. Used by <see cref="QueueProcessor"/> and by the Azure Functions queue
+    /// functions, which write it before failing the last delivery (the runtime then makes the poison copy, so
+    /// <paramref name="poisonMessageId"/> is null there and <see cref="DeadLetterService"/> joins by queue and text).
+    /// </summary>
+    public static DeadLetterRecord ForLastDelivery(DateTimeOffset at, string queue, string messageId, string? poisonMessageId, int dequeueCount,
+        string text, Exception? exception, string? error = null) => new()
+    {
+        At = at,
+        Queue = queue,
+        PoisonQueue = QueueProcessor.PoisonQueueName(queue),
+        MessageId = messageId,
+        PoisonMessageId = poisonMessageId,
+        DequeueCount = dequeueCount,
+        Error = error ?? (exception is null ? "unknown" : $"{exception.GetType().Name}: {exception.Message}"),
+        ExceptionType = exception?.GetType().FullName,
+        Permanent = exception is not null && !Reliability.TransientFailures.IsTransient(exception),
+        Text = text,
+    };
+}

@@ -11,7 +11,8 @@ namespace AutoSaveRollout.Core.Pipeline;
 /// <param name="PoisonQueue"><c>&lt;queue&gt;-poison</c>.</param>
 /// <param name="InsertedAt">When it entered the poison queue (UTC).</param>
 /// <param name="Text">Message text, unchanged.</param>
-/// <param name="Record">The dead-letter log line; null when the Azure Functions runtime poisoned it (it writes no log of ours).</param>
+/// <param name="Record">The dead-letter log line (written by our processor, or by a queue function on the last delivery before the
+/// Azure Functions runtime poisoned the message); null when none was written.</param>
 public sealed record DeadLetter(string Id, string Queue, string PoisonQueue, DateTimeOffset InsertedAt, string Text, DeadLetterRecord? Record)
 {
     /// <summary>Shown when the last error is not known.</summary>
@@ -213,16 +214,40 @@ public sealed class DeadLetterService
         }
     }
 
-    private static DeadLetter ToDeadLetter(string source, string poisonQueue, QueueMessage m, IReadOnlyDictionary<string, DeadLetterRecord> log) =>
-        new(m.Id, source, poisonQueue, m.InsertedAt, m.Text, log.GetValueOrDefault(m.Id));
+    private static DeadLetter ToDeadLetter(string source, string poisonQueue, QueueMessage m, DeadLetterLogIndex log) =>
+        new(m.Id, source, poisonQueue, m.InsertedAt, m.Text, log.Find(source, m));
 
-    // The dead-letter log by poison message id. Unreadable lines are skipped: the log is advisory, the queue is the truth.
-    private async Task<IReadOnlyDictionary<string, DeadLetterRecord>> ReadLogAsync(CancellationToken ct)
+    // The dead-letter log. Unreadable lines are skipped: the log is advisory, the queue is the truth.
+    private async Task<DeadLetterLogIndex> ReadLogAsync(CancellationToken ct) =>
+        new(await _blobs.ReadJsonLinesAsync<DeadLetterRecord>(QueueProcessor.DeadLetterLog, ct: ct).ConfigureAwait(false));
+
+    // Records by poison message id (our QueueProcessor made the copy), else by source queue and text: the Azure Functions
+    // runtime makes the poison copy itself after the function (which wrote the record) failed the last delivery, so the
+    // copy's id is not known when the record is written. The latest record written before the copy was inserted wins.
+    private sealed class DeadLetterLogIndex
     {
-        var byId = new Dictionary<string, DeadLetterRecord>(StringComparer.Ordinal);
-        foreach (var record in await _blobs.ReadJsonLinesAsync<DeadLetterRecord>(QueueProcessor.DeadLetterLog, ct: ct).ConfigureAwait(false))
-            if (record is { PoisonMessageId: { } id }) byId[id] = record;
-        return byId;
+        private readonly Dictionary<string, DeadLetterRecord> _byPoisonId = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Queue, string Text), List<DeadLetterRecord>> _byText = new();
+
+        public DeadLetterLogIndex(IEnumerable<DeadLetterRecord?> records)
+        {
+            foreach (var record in records)
+            {
+                if (record is null) continue;
+                if (record.PoisonMessageId is { } id) _byPoisonId[id] = record;
+                else if (record is { Queue: { } q, Text: { } t })
+                {
+                    if (!_byText.TryGetValue((q, t), out var list)) _byText[(q, t)] = list = [];
+                    list.Add(record);
+                }
+            }
+        }
+
+        public DeadLetterRecord? Find(string source, QueueMessage m) =>
+            _byPoisonId.GetValueOrDefault(m.Id)
+            ?? (_byText.TryGetValue((source, m.Text), out var list)
+                ? list.Where(r => r.At <= m.InsertedAt + TimeSpan.FromMinutes(5)).OrderBy(r => r.At).LastOrDefault()
+                : null);
     }
 
     private sealed record DeadLetterAction(DateTimeOffset At, string Action, string Queue, string PoisonQueue, string PoisonMessageId, string? NewMessageId, bool? Permanent);

@@ -149,19 +149,7 @@ public sealed class QueueProcessor
         var poison = _queues.GetQueue(PoisonQueueName(_queue.Name));
         await poison.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
         var poisonId = await poison.SendAsync(m.Text, null, ct).ConfigureAwait(false);
-        var record = new DeadLetterRecord
-        {
-            At = _time.GetUtcNow(),
-            Queue = _queue.Name,
-            PoisonQueue = poison.Name,
-            MessageId = m.Id,
-            PoisonMessageId = poisonId,
-            DequeueCount = m.DequeueCount,
-            Error = error,
-            ExceptionType = exception?.GetType().FullName,
-            Permanent = exception is not null && !Reliability.TransientFailures.IsTransient(exception),
-            Text = m.Text,
-        };
+        var record = DeadLetterRecord.ForLastDelivery(_time.GetUtcNow(), _queue.Name, m.Id, poisonId, m.DequeueCount, m.Text, exception, error);
         await _blobs.AppendJsonLineAsync(DeadLetterLog, record, ct).ConfigureAwait(false);
         await _queue.DeleteAsync(m, ct).ConfigureAwait(false);
         _metrics?.RecordDeadLetter(_queue.Name);

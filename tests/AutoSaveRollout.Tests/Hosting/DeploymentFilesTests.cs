@@ -12,9 +12,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AutoSaveRollout.Tests.Hosting;
 
 /// <summary>
-/// The Functions project, its settings example and the Bicep cannot be built on this machine (no Functions packages, no
-/// Bicep compiler), so these tests check what can be checked as files: the project stays out of the solution, the
-/// settings example configures a startable app, and the infrastructure sets every setting the app reads.
+/// Deployment files checked as files: the Functions project is in the solution on central package versions (its worker
+/// runs in <c>Functions/FunctionsWorkerTests</c>), the settings example configures a startable app, and the
+/// infrastructure sets every setting the app reads.
 /// </summary>
 public sealed class DeploymentFilesTests
 {
@@ -37,30 +37,33 @@ public sealed class DeploymentFilesTests
     }
 
     [Fact]
-    public void The_Functions_project_is_neither_in_the_solution_nor_referenced()
+    public void The_Functions_project_is_in_the_solution_and_built_by_the_tests_without_referencing_its_assembly()
     {
         Assert.True(File.Exists(RepoFiles.PathOf(FunctionsDir + "/AutoSaveRollout.Functions.csproj")));
-        Assert.DoesNotContain("AutoSaveRollout.Functions", File.ReadAllText(RepoFiles.PathOf("AutoSaveRollout.sln")));
-        var referencing = Directory.EnumerateFiles(RepoFiles.Root, "*.csproj", SearchOption.AllDirectories)
-            .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}node_modules{Path.DirectorySeparatorChar}"))
-            .Where(p => Path.GetFileName(p) != "AutoSaveRollout.Functions.csproj")
-            .Where(p => File.ReadAllText(p).Contains("AutoSaveRollout.Functions"));
-        Assert.Empty(referencing);
+        Assert.Contains(@"functions\AutoSaveRollout.Functions\AutoSaveRollout.Functions.csproj", File.ReadAllText(RepoFiles.PathOf("AutoSaveRollout.sln")));
+        var tests = XDocument.Load(RepoFiles.PathOf("tests/AutoSaveRollout.Tests/AutoSaveRollout.Tests.csproj"));
+        var reference = tests.Descendants("ProjectReference").Single(e => ((string)e.Attribute("Include")!).EndsWith("AutoSaveRollout.Functions.csproj"));
+        Assert.Equal("false", (string?)reference.Attribute("ReferenceOutputAssembly"));
     }
 
     [Fact]
-    public void The_Functions_project_pins_its_packages_and_ships_the_root_host_json_and_policy()
+    public void The_Functions_project_takes_its_package_versions_from_central_management_and_ships_the_root_host_json_and_policy()
     {
         var project = XDocument.Load(RepoFiles.PathOf(FunctionsDir + "/AutoSaveRollout.Functions.csproj"));
         var packages = project.Descendants("PackageReference").ToDictionary(e => (string)e.Attribute("Include")!, e => (string?)e.Attribute("Version"));
-        Assert.Equal(new Dictionary<string, string?>
+        Assert.All(packages.Values, Assert.Null);
+        var central = XDocument.Load(RepoFiles.PathOf("Directory.Packages.props")).Descendants("PackageVersion")
+            .ToDictionary(e => (string)e.Attribute("Include")!, e => (string)e.Attribute("Version")!);
+        Assert.Equal(new Dictionary<string, string>
         {
             ["Microsoft.Azure.Functions.Worker"] = "2.52.0",
             ["Microsoft.Azure.Functions.Worker.Sdk"] = "2.1.0",
             ["Microsoft.Azure.Functions.Worker.Extensions.Timer"] = "4.3.1",
             ["Microsoft.Azure.Functions.Worker.Extensions.Storage.Queues"] = "5.5.5",
-        }, packages);
-        Assert.Equal("false", project.Descendants("ManagePackageVersionsCentrally").Single().Value);
+            ["Microsoft.Azure.Functions.Worker.OpenTelemetry"] = "1.2.0",
+            ["Azure.Monitor.OpenTelemetry.Exporter"] = "1.10.0",
+        }, packages.Keys.ToDictionary(k => k, k => central[k]));
+        Assert.Empty(project.Descendants("ManagePackageVersionsCentrally"));
         Assert.Equal("v4", project.Descendants("AzureFunctionsVersion").Single().Value);
 
         foreach (var file in new[] { "host.json", "policy.yaml" })
@@ -73,6 +76,19 @@ public sealed class DeploymentFilesTests
         }
         foreach (var reference in project.Descendants("ProjectReference").Select(e => (string)e.Attribute("Include")!))
             Assert.True(File.Exists(Path.Combine(RepoFiles.PathOf(FunctionsDir), reference)), reference);
+    }
+
+    /// <summary>The worker exports through OpenTelemetry when the Application Insights connection string is set; the test clock is never set in Azure.</summary>
+    [Fact]
+    public void The_Bicep_sets_the_Application_Insights_connection_string_and_never_the_test_clock()
+    {
+        var source = File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/WorkerServices.cs"));
+        Assert.Contains("\"APPLICATIONINSIGHTS_CONNECTION_STRING\"", source);
+        Assert.Contains("\"AutoSave:ClockFile\"", source);
+        Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", BicepAppSettings().Keys);
+        const string clock = "AutoSave__ClockFile";
+        Assert.DoesNotContain(clock, Bicep());
+        Assert.DoesNotContain(clock, File.ReadAllText(RepoFiles.PathOf(FunctionsDir + "/local.settings.json.example")));
     }
 
     [Theory]

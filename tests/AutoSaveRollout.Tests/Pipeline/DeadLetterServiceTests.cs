@@ -88,6 +88,26 @@ public abstract class DeadLetterServiceContract
     }
 
     [Fact]
+    public async Task A_record_written_by_a_queue_function_on_the_last_delivery_is_joined_to_the_runtimes_copy_by_queue_and_text()
+    {
+        var at = StoreClock.GetUtcNow();
+        var record = DeadLetterRecord.ForLastDelivery(at, Source, "original-id", null, 5, "functions-text", new InvalidOperationException("boom"));
+        await Blobs.AppendJsonLineAsync(QueueProcessor.DeadLetterLog, record);
+        // Same text on another queue, and a record written long after the copy: neither joins.
+        await Blobs.AppendJsonLineAsync(QueueProcessor.DeadLetterLog, record with { Queue = "other-queue", Error = "other queue" });
+        await Blobs.AppendJsonLineAsync(QueueProcessor.DeadLetterLog, record with { At = at.AddHours(1), Error = "later" });
+        await Poison.CreateIfNotExistsAsync();
+        await Poison.SendAsync("functions-text"); // the runtime's copy: a new id
+        await Poison.SendAsync("no-record-text");
+
+        var letters = await Service().ListAsync();
+
+        Assert.Equal(record, letters.Single(d => d.Text == "functions-text").Record);
+        Assert.Equal("InvalidOperationException: boom", letters.Single(d => d.Text == "functions-text").LastError);
+        Assert.Null(letters.Single(d => d.Text == "no-record-text").Record);
+    }
+
+    [Fact]
     public async Task Messages_poisoned_by_the_Functions_runtime_are_listed_with_an_unknown_error_across_receive_batches()
     {
         await Poison.CreateIfNotExistsAsync();
