@@ -1,3 +1,4 @@
+using Azure.Storage.Queues;
 using System.Text.Json;
 using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Pipeline;
@@ -250,8 +251,7 @@ public sealed class FunctionsPipelineAzuriteTests(AzuriteFixture azurite) : IDis
 
     private async Task<string> TakeOneAsync(string queueName)
     {
-        using var http = azurite.CreateHttpClient();
-        var queue = new AzureQueueFactory(azurite.Connection, http, QueueMessageEncoding.Base64).GetQueue(queueName);
+        var queue = azurite.Queues(QueueMessageEncoding.Base64).GetQueue(queueName);
         var message = Assert.Single(await queue.ReceiveAsync(32, TimeSpan.FromSeconds(30)));
         await queue.DeleteAsync(message);
         return message.Text;
