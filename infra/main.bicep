@@ -1,7 +1,8 @@
 // AutoSave Rollout Monitor: one environment in one resource group.
-//   Storage account (pipeline containers + queues, runtime state, deployment package), Log Analytics + Application
-//   Insights, Key Vault (RBAC) with the secrets the app reads through Key Vault references, and the Function App on the
-//   Flex Consumption plan (Linux, dotnet-isolated 10.0) with a system-assigned managed identity.
+//   Storage account (pipeline containers + queues, runtime state, deployment package; Shared Key disabled, Entra ID only),
+//   Log Analytics + Application Insights, Key Vault (RBAC) with the third-party secrets the app reads through Key Vault
+//   references, and the Function App on the Flex Consumption plan (Linux, dotnet-isolated 10.0) with a system-assigned
+//   managed identity that reaches storage with data-plane roles.
 // Deploy: see infra/README.md. Parameters: infra/parameters/{dev,prod}.bicepparam.
 targetScope = 'resourceGroup'
 
@@ -73,12 +74,12 @@ param logRetentionDays int = 30
 @description('Key Vault purge protection (cannot be turned off once on).')
 param keyVaultPurgeProtection bool = false
 
-@description('Optional object id of the operator or pipeline principal that sets the secrets (gets Key Vault Secrets Officer). Empty: grant it yourself.')
-param secretsOfficerPrincipalId string = ''
+@description('Optional object id of the operator or pipeline principal that sets the Key Vault secrets (gets Key Vault Secrets Officer). Empty: grant it yourself.')
+param keyVaultOfficerPrincipalId string = ''
 
-@description('Principal type of secretsOfficerPrincipalId.')
+@description('Principal type of keyVaultOfficerPrincipalId.')
 @allowed(['User', 'Group', 'ServicePrincipal'])
-param secretsOfficerPrincipalType string = 'User'
+param keyVaultOfficerPrincipalType string = 'User'
 
 var suffix = take(uniqueString(resourceGroup().id, environmentName), 8)
 var storageAccountName = take('st${baseName}${environmentName}${suffix}', 24)
@@ -94,10 +95,9 @@ var deploymentContainerName = 'app-package'
 var pipelineContainers = ['autosave', 'decisions', 'reports', 'state', 'locks']
 var pipelineQueues = ['autosave-analyze', 'autosave-report', 'autosave-analyze-poison', 'autosave-report-poison']
 
-// Key Vault secret names (set with `az keyvault secret set`, see infra/README.md); pipeline-storage-connection is
-// written by this template.
+// Key Vault secret names: third-party secrets only, set with `az keyvault secret set` (see infra/README.md). Storage
+// needs no secret: the app reaches it with its managed identity.
 var secretNames = {
-  pipelineStorage: 'pipeline-storage-connection'
   slackAutosaveRollout: 'slack-webhook-autosave-rollout'
   slackIncidentAutosave: 'slack-webhook-incident-autosave'
   slackIncident: 'slack-webhook-incident'
@@ -111,6 +111,8 @@ var secretNames = {
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
@@ -124,9 +126,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     allowBlobPublicAccess: false
-    // The pipeline's REST adapter authenticates with Shared Key (connection string in Key Vault); the Functions runtime
-    // itself uses the managed identity.
-    allowSharedKeyAccess: true
+    // Entra ID only: the Functions runtime, the deployment package and the pipeline all use the app's managed identity.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
   }
 }
 
@@ -180,15 +182,6 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: keyVaultPurgeProtection ? true : null
-  }
-}
-
-// The pipeline's storage connection (Shared Key). The Functions runtime does not use it.
-resource pipelineStorageSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: keyVault
-  name: secretNames.pipelineStorage
-  properties: {
-    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
   }
 }
 
@@ -258,6 +251,28 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// Runtime diagnostics events go to Table storage (functions-reference: host storage with an identity).
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Lets the identity send telemetry to Application Insights with Entra ID authentication.
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, functionApp.id, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(keyVault.id, functionApp.id, roles.keyVaultSecretsUser)
   scope: keyVault
@@ -268,13 +283,13 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(secretsOfficerPrincipalId)) {
-  name: guid(keyVault.id, secretsOfficerPrincipalId, roles.keyVaultSecretsOfficer)
+resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(keyVaultOfficerPrincipalId)) {
+  name: guid(keyVault.id, keyVaultOfficerPrincipalId, roles.keyVaultSecretsOfficer)
   scope: keyVault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
-    principalId: secretsOfficerPrincipalId
-    principalType: secretsOfficerPrincipalType
+    principalId: keyVaultOfficerPrincipalId
+    principalType: keyVaultOfficerPrincipalType
   }
 }
 
@@ -287,11 +302,14 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: union({
-    // Functions runtime: identity-based storage (timer leases, queue triggers, keys) and monitoring.
-    AzureWebJobsStorage__accountName: storage.name
+    // Storage for the Functions runtime (timer leases, queue triggers, keys, diagnostics) and for the pipeline (read by
+    // AutoSaveRollout.Azure.AzureStorageRegistration): one identity-based connection, no key.
+    AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+    AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+    AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+    AzureWebJobsStorage__credential: 'managedidentity'
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     // Pipeline (read by AutoSaveRollout.Hosting.FunctionsPipeline / PipelineFactory).
-    PipelineStorage: '${kvRefPrefix}${secretNames.pipelineStorage}/)'
     CollectorSchedule: collectorSchedule
     LifecycleSchedule: lifecycleSchedule
     Policy__Path: 'policy.yaml'
@@ -313,8 +331,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   dependsOn: [
     blobOwner
     queueContributor
+    tableContributor
+    metricsPublisher
     secretsUser
-    pipelineStorageSecret
     containers
     queues
   ]

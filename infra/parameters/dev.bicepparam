@@ -18,4 +18,4 @@ param flagServiceBaseUrl = 'https://flags.dev.example.invalid/'
 param logRetentionDays = 30
 param keyVaultPurgeProtection = false
 // Object id of whoever runs `az keyvault secret set` (e.g. `az ad signed-in-user show --query id -o tsv`).
-param secretsOfficerPrincipalId = ''
+param keyVaultOfficerPrincipalId = ''

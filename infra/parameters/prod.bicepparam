@@ -18,5 +18,5 @@ param flagServiceBaseUrl = 'https://flags.example.invalid/'
 param logRetentionDays = 90
 param keyVaultPurgeProtection = true
 // Object id of the deployment pipeline or group that manages the secrets; empty = grant Key Vault Secrets Officer yourself.
-param secretsOfficerPrincipalId = ''
-param secretsOfficerPrincipalType = 'Group'
+param keyVaultOfficerPrincipalId = ''
+param keyVaultOfficerPrincipalType = 'Group'

@@ -1,14 +1,14 @@
-using System.Globalization;
-using System.Net;
+using Azure;
+using Azure.Storage.Blobs.Specialized;
 using AutoSaveRollout.Core.Ports;
 
 namespace AutoSaveRollout.Azure;
 
 /// <summary>
-/// <see cref="IDistributedLock"/> as a blob lease on <c>{container}/{name}</c> (container <c>locks</c> by default), the
-/// same mechanism the Functions host uses for singletons (fact sheet B3). Acquire: Lease Blob
-/// <c>PUT ?comp=lease</c> with <c>x-ms-lease-action: acquire</c>, <c>x-ms-lease-duration</c> 15–60 s and a proposed lease id
-/// (201). A missing lock blob (404) is created empty with <c>If-None-Match: *</c> and the acquire retried once. 409
+/// <see cref="IDistributedLock"/> as a blob lease (<see cref="BlobLeaseClient"/>) on <c>{container}/{name}</c> (container
+/// <c>locks</c> by default), the mechanism the Functions host uses for singletons. Acquire: Lease Blob <c>acquire</c> with
+/// a 15–60 s duration and a proposed lease id (fresh per attempt, so an SDK retry of a lost answer re-acquires its own
+/// lease). A missing lock blob (404) is created empty with <c>If-None-Match: *</c> and the acquire retried once. 409
 /// <c>LeaseAlreadyPresent</c> means another holder: <see cref="TryAcquireAsync"/> returns null.
 /// </summary>
 public sealed class AzureBlobLeaseLock : IDistributedLock
@@ -17,12 +17,12 @@ public sealed class AzureBlobLeaseLock : IDistributedLock
     private readonly string _container;
 
     /// <summary>
-    /// Creates the lock service. <paramref name="container"/> holds the lock blobs (default <c>locks</c>, created on demand).
-    /// Throws <see cref="ArgumentException"/> for an invalid container name or a connection string without blob endpoint.
+    /// Creates the lock service on <paramref name="store"/>'s account. <paramref name="container"/> holds the lock blobs
+    /// (default <c>locks</c>, created on demand). Throws <see cref="ArgumentException"/> for an invalid container name.
     /// </summary>
-    public AzureBlobLeaseLock(StorageConnectionString connectionString, HttpClient http, TimeProvider? timeProvider = null, string container = "locks")
+    public AzureBlobLeaseLock(AzureBlobStore store, string container = "locks")
     {
-        _store = new AzureBlobStore(connectionString, http, timeProvider);
+        _store = store ?? throw new ArgumentNullException(nameof(store));
         BlobPath.ValidateContainer(container, container);
         _container = container;
     }
@@ -30,40 +30,34 @@ public sealed class AzureBlobLeaseLock : IDistributedLock
     /// <inheritdoc />
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="duration"/>, rounded up to whole seconds, is outside 15–60 s (Lease Blob limits; infinite leases are not offered).</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not a valid blob name.</exception>
-    public async Task<ILockHandle?> TryAcquireAsync(string name, TimeSpan duration, CancellationToken cancellationToken = default)
+    public Task<ILockHandle?> TryAcquireAsync(string name, TimeSpan duration, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var seconds = (long)Math.Ceiling(duration.TotalSeconds);
         if (seconds is < 15 or > 60)
             throw new ArgumentOutOfRangeException(nameof(duration), duration, "Blob lease duration must be 15–60 seconds (learn \"Lease Blob\").");
         var blob = BlobPath.Parse($"{_container}/{name}");
-        var pipeline = _store.Pipeline;
-        const string op = "Lease Blob (acquire)";
-        for (var attempt = 0; ; attempt++)
+        var client = _store.Container(blob).GetBlobBaseClient(blob.Name);
+        return _store.Failure.RunAsync("Lease Blob (acquire)", blob.Path, async () =>
         {
-            var leaseId = Guid.NewGuid().ToString();
-            using var response = await pipeline.SendAsync(HttpMethod.Put, pipeline.BuildUri(blob.EscapedPath, ("comp", "lease")), op, blob.Path,
-                request =>
+            for (var attempt = 0; ; attempt++)
+            {
+                var lease = client.GetBlobLeaseClient(Guid.NewGuid().ToString());
+                try
                 {
-                    request.Headers.TryAddWithoutValidation("x-ms-lease-action", "acquire");
-                    request.Headers.TryAddWithoutValidation("x-ms-lease-duration", seconds.ToString(CultureInfo.InvariantCulture));
-                    request.Headers.TryAddWithoutValidation("x-ms-proposed-lease-id", leaseId);
-                },
-                new ByteArrayContent([]), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Created)
-            {
-                var granted = response.Headers.TryGetValues("x-ms-lease-id", out var ids) ? ids.FirstOrDefault() ?? leaseId : leaseId;
-                return new Handle(pipeline, blob, granted);
+                    await lease.AcquireAsync(TimeSpan.FromSeconds(seconds), conditions: null, cancellationToken).ConfigureAwait(false);
+                    return (ILockHandle?)new Handle(lease, blob.Path, _store.Failure);
+                }
+                catch (RequestFailedException ex) when (ex.Status == 409 && ex.ErrorCode == "LeaseAlreadyPresent")
+                {
+                    return null;
+                }
+                catch (RequestFailedException ex) when (ex.Status == 404 && attempt == 0)
+                {
+                    await CreateLockBlobAsync(blob, cancellationToken).ConfigureAwait(false);
+                }
             }
-            var code = await StorageHttpPipeline.ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Conflict && code == "LeaseAlreadyPresent") return null;
-            if (response.StatusCode == HttpStatusCode.NotFound && attempt == 0)
-            {
-                await CreateLockBlobAsync(blob, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            throw pipeline.Error((int)response.StatusCode, code, op, blob.Path, response);
-        }
+        }, cancellationToken);
     }
 
     private async Task CreateLockBlobAsync(BlobPath blob, CancellationToken cancellationToken)
@@ -83,19 +77,26 @@ public sealed class AzureBlobLeaseLock : IDistributedLock
     }
 
     /// <summary>A held lease. Renew extends it by its original duration; dispose releases it (failures ignored: it then expires).</summary>
-    private sealed class Handle(StorageHttpPipeline pipeline, BlobPath blob, string leaseId) : ILockHandle
+    private sealed class Handle(BlobLeaseClient lease, string path, StorageFailure failure) : ILockHandle
     {
         private int _disposed;
 
         public async Task RenewAsync(CancellationToken cancellationToken = default)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            const string op = "Lease Blob (renew)";
-            using var response = await SendLeaseAsync("renew", op, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.OK) return;
-            var code = await StorageHttpPipeline.ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-            var inner = pipeline.Error((int)response.StatusCode, code, op, blob.Path, response);
-            throw new StorageException($"Lock '{blob.Path}' was lost: {inner.Message}", inner.Status, inner.ErrorCode, inner.IsTransient);
+            try
+            {
+                await failure.RunAsync("Lease Blob (renew)", path, async () =>
+                {
+                    await lease.RenewAsync(conditions: null, cancellationToken).ConfigureAwait(false);
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StorageException inner)
+            {
+                throw new StorageException($"Lock '{path}' was lost: {inner.Message}", inner.Status, inner.ErrorCode, inner.IsTransient, inner)
+                    { RetriedByClient = inner.RetriedByClient };
+            }
         }
 
         public async ValueTask DisposeAsync()
@@ -103,21 +104,12 @@ public sealed class AzureBlobLeaseLock : IDistributedLock
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
             try
             {
-                using var response = await SendLeaseAsync("release", "Lease Blob (release)", CancellationToken.None).ConfigureAwait(false);
+                await lease.ReleaseAsync(conditions: null, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (StorageException)
+            catch (Exception ex) when (failure.Map("Lease Blob (release)", path, ex, CancellationToken.None) is not null)
             {
                 // Unreachable storage or a lost lease: the lease expires on its own after its duration.
             }
         }
-
-        private Task<HttpResponseMessage> SendLeaseAsync(string action, string op, CancellationToken cancellationToken) =>
-            pipeline.SendAsync(HttpMethod.Put, pipeline.BuildUri(blob.EscapedPath, ("comp", "lease")), op, blob.Path,
-                request =>
-                {
-                    request.Headers.TryAddWithoutValidation("x-ms-lease-action", action);
-                    request.Headers.TryAddWithoutValidation("x-ms-lease-id", leaseId);
-                },
-                new ByteArrayContent([]), cancellationToken: cancellationToken);
     }
 }

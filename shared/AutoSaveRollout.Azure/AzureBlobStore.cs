@@ -1,17 +1,19 @@
-using System.Net;
 using System.Runtime.CompilerServices;
-using System.Xml;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using AutoSaveRollout.Core.Ports;
 
 namespace AutoSaveRollout.Azure;
 
 /// <summary>
-/// <see cref="IBlobStore"/> on Azure Blob storage (or Azurite) over the REST API, Shared Key or SAS, <c>x-ms-version</c>
-/// 2025-05-05. A path <c>{container}/{name}</c> maps to <c>{BlobEndpoint}/{container}/{escaped name}</c>.
-/// Containers are created on demand: a write answered 404 <c>ContainerNotFound</c> creates the container
-/// (201, or 409 <c>ContainerAlreadyExists</c> when another writer won) and is retried once.
-/// Errors are <see cref="StorageException"/> carrying the HTTP status and <c>x-ms-error-code</c>; 408, 429, 5xx and
-/// transport failures are transient (<see cref="StorageErrorClassifier"/>). Messages never contain the account key or SAS.
+/// <see cref="IBlobStore"/> on Azure Blob storage (or Azurite) through the Azure SDK (<see cref="BlobServiceClient"/>,
+/// <see cref="BlockBlobClient"/>, <see cref="AppendBlobClient"/>). A path <c>{container}/{name}</c> is the container and
+/// blob name. Containers are created on demand: a write answered 404 <c>ContainerNotFound</c> creates the container
+/// (<see cref="BlobContainerClient.CreateIfNotExistsAsync(PublicAccessType, IDictionary{string, string}, BlobContainerEncryptionScopeOptions, CancellationToken)"/>)
+/// and is retried once. Failures are <see cref="StorageException"/>s carrying the HTTP status and <c>x-ms-error-code</c>
+/// of the SDK's <see cref="RequestFailedException"/>; authentication (Shared Key, SAS or token) is the client's.
 /// </summary>
 public sealed class AzureBlobStore : IBlobStore
 {
@@ -21,127 +23,168 @@ public sealed class AzureBlobStore : IBlobStore
     /// </summary>
     public const int MaxAppendBlockBytes = 4 * 1024 * 1024;
 
-    private readonly StorageHttpPipeline _pipeline;
+    private readonly StorageFailure _failure;
 
     /// <summary>
-    /// Creates the store. <paramref name="http"/> is used as is (not disposed; its <see cref="HttpClient.Timeout"/> bounds
-    /// each request); <paramref name="timeProvider"/> stamps <c>x-ms-date</c> (default: system clock).
-    /// Throws <see cref="ArgumentException"/> when the connection string has no blob endpoint.
+    /// Creates the store on <paramref name="service"/> (its options decide service version, retries and transport;
+    /// build it with <see cref="AzureStorageRegistration"/>). <paramref name="maxRetries"/> is the client's retry count,
+    /// used to mark failures it already retried (<see cref="StorageException.RetriedByClient"/>).
     /// </summary>
-    public AzureBlobStore(StorageConnectionString connectionString, HttpClient http, TimeProvider? timeProvider = null)
+    public AzureBlobStore(BlobServiceClient service, int maxRetries)
     {
-        ArgumentNullException.ThrowIfNull(connectionString);
-        ArgumentNullException.ThrowIfNull(http);
-        var endpoint = connectionString.BlobEndpoint
-            ?? throw new ArgumentException("Connection string has no blob endpoint.", nameof(connectionString));
-        _pipeline = new StorageHttpPipeline(connectionString, http, timeProvider ?? TimeProvider.System, endpoint, "Blob");
+        Service = service ?? throw new ArgumentNullException(nameof(service));
+        _failure = new StorageFailure("Blob", maxRetries);
     }
 
-    /// <inheritdoc />
-    public async Task<BlobContent?> TryGetAsync(string path, CancellationToken cancellationToken = default)
-    {
-        var blob = BlobPath.Parse(path);
-        using var response = await _pipeline.SendAsync(HttpMethod.Get, _pipeline.BuildUri(blob.EscapedPath), "Get Blob", blob.Path,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        if (response.StatusCode != HttpStatusCode.OK) throw await _pipeline.ErrorAsync(response, "Get Blob", blob.Path, cancellationToken).ConfigureAwait(false);
-        var bytes = await ReadBodyAsync(response, "Get Blob", blob.Path, cancellationToken).ConfigureAwait(false);
-        return new BlobContent(bytes, ETagOf(response));
-    }
+    /// <summary>The SDK client.</summary>
+    public BlobServiceClient Service { get; }
+
+    /// <summary>
+    /// <c>maxresults</c> per List Blobs / List Containers page; null lets the service choose (5,000). Tests lower it to
+    /// exercise continuation.
+    /// </summary>
+    internal int? ListPageSize { get; set; }
+
+    internal StorageFailure Failure => _failure;
 
     /// <inheritdoc />
-    /// <remarks>
-    /// The body is streamed from the response (<see cref="HttpCompletionOption.ResponseHeadersRead"/>); a connection failure
-    /// while the caller reads surfaces from the stream as <see cref="IOException"/>, as streams do.
-    /// </remarks>
-    public async Task<Stream?> TryOpenReadAsync(string path, CancellationToken cancellationToken = default)
+    /// <remarks>Download (<see cref="BlobBaseClient.DownloadContentAsync(CancellationToken)"/>); 404 → null.</remarks>
+    public Task<BlobContent?> TryGetAsync(string path, CancellationToken cancellationToken = default)
     {
         var blob = BlobPath.Parse(path);
-        var response = await _pipeline.SendAsync(HttpMethod.Get, _pipeline.BuildUri(blob.EscapedPath), "Get Blob", blob.Path,
-            completion: HttpCompletionOption.ResponseHeadersRead, cancellationToken: cancellationToken).ConfigureAwait(false);
-        try
+        return _failure.RunAsync("Get Blob", blob.Path, async () =>
         {
-            if (response.StatusCode == HttpStatusCode.NotFound)
+            try
             {
-                response.Dispose();
+                var result = await Blob(blob).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+                return (BlobContent?)new BlobContent(result.Value.Content.ToArray(), result.Value.Details.ETag.ToString());
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
                 return null;
             }
-            if (response.StatusCode != HttpStatusCode.OK)
-                throw await _pipeline.ErrorAsync(response, "Get Blob", blob.Path, cancellationToken).ConfigureAwait(false);
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return new ResponseStream(stream, response);
-        }
-        catch
-        {
-            response.Dispose();
-            throw;
-        }
+        }, cancellationToken);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// Put Blob with <c>x-ms-blob-type: BlockBlob</c>. <see cref="WriteCondition.IfNotExists"/> sends <c>If-None-Match: *</c>
-    /// (an existing blob answers 409 <c>BlobAlreadyExists</c>); <see cref="WriteCondition.IfMatch"/> sends <c>If-Match</c>
-    /// (412 <c>ConditionNotMet</c>, or 404 when the blob is gone). All three become <see cref="ConcurrencyConflictException"/>.
+    /// <see cref="BlobBaseClient.DownloadStreamingAsync(BlobDownloadOptions, CancellationToken)"/>: the body streams from the
+    /// response; the SDK resumes an interrupted read with a ranged request for the same version. 404 → null.
     /// </remarks>
-    public async Task<string> PutAsync(string path, ReadOnlyMemory<byte> content, WriteCondition condition, CancellationToken cancellationToken = default)
+    public Task<Stream?> TryOpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
         var blob = BlobPath.Parse(path);
-        const string op = "Put Blob";
-        for (var attempt = 0; ; attempt++)
+        return _failure.RunAsync("Get Blob", blob.Path, async () =>
         {
-            using var response = await _pipeline.SendAsync(HttpMethod.Put, _pipeline.BuildUri(blob.EscapedPath), op, blob.Path,
-                request =>
-                {
-                    request.Headers.TryAddWithoutValidation("x-ms-blob-type", "BlockBlob");
-                    AddCondition(request, condition);
-                },
-                new ReadOnlyMemoryContent(content), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Created) return ETagOf(response);
-            var code = await StorageHttpPipeline.ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-            // If-Match cannot succeed in a missing container: report the conflict without creating it.
-            if (IsContainerNotFound(response, code) && attempt == 0 && condition.Kind != WriteConditionKind.IfMatch)
+            try
             {
-                await CreateContainerAsync(blob, cancellationToken).ConfigureAwait(false);
-                continue;
+                var result = await Blob(blob).DownloadStreamingAsync(new BlobDownloadOptions(), cancellationToken).ConfigureAwait(false);
+                return (Stream?)result.Value.Content;
             }
-            throw WriteError(response, code, condition, op, blob.Path);
-        }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                return null;
+            }
+        }, cancellationToken);
     }
 
     /// <inheritdoc />
-    /// <remarks>Put Blob with <c>x-ms-blob-type: AppendBlob</c> and <c>Content-Length: 0</c> (Azurite rejects a body).</remarks>
-    public Task CreateAppendBlobAsync(string path, CancellationToken cancellationToken = default) =>
-        CreateAppendBlobCoreAsync(BlobPath.Parse(path), WriteCondition.None, cancellationToken);
-
-    /// <inheritdoc />
     /// <remarks>
-    /// Append Block (<c>PUT ?comp=appendblock</c>) in pieces of at most <see cref="MaxAppendBlockBytes"/>; a missing blob
-    /// (404 <c>BlobNotFound</c>/<c>ContainerNotFound</c>) is created with <c>If-None-Match: *</c> and the append retried once.
-    /// A multi-piece append is not atomic: a failure part-way leaves the earlier pieces appended. 409
-    /// <c>BlockCountExceedsLimit</c> (50,000 blocks) and 409 <c>InvalidBlobType</c> are permanent <see cref="StorageException"/>s.
-    /// An empty <paramref name="block"/> only makes sure the blob exists.
+    /// Put Blob (<see cref="BlockBlobClient.UploadAsync(Stream, BlobUploadOptions, CancellationToken)"/>).
+    /// <see cref="WriteCondition.IfNotExists"/> sends <c>If-None-Match: *</c> (an existing blob answers 409
+    /// <c>BlobAlreadyExists</c>); <see cref="WriteCondition.IfMatch"/> sends <c>If-Match</c> (412 <c>ConditionNotMet</c>, or
+    /// 404 when the blob is gone). All three become <see cref="ConcurrencyConflictException"/>. If the SDK retries a write
+    /// whose first answer was lost, a conditional write can report a conflict with itself; callers re-read, as for any conflict.
     /// </remarks>
-    public async Task AppendAsync(string path, ReadOnlyMemory<byte> block, CancellationToken cancellationToken = default)
+    public Task<string> PutAsync(string path, ReadOnlyMemory<byte> content, WriteCondition condition, CancellationToken cancellationToken = default)
     {
         var blob = BlobPath.Parse(path);
-        if (block.IsEmpty)
+        return _failure.RunAsync("Put Blob", blob.Path, async () =>
         {
-            await CreateAppendBlobCoreAsync(blob, WriteCondition.IfNotExists, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        for (var offset = 0; offset < block.Length; offset += MaxAppendBlockBytes)
+            var conditions = condition.Kind switch
+            {
+                WriteConditionKind.IfNotExists => new BlobRequestConditions { IfNoneMatch = ETag.All },
+                WriteConditionKind.IfMatch => new BlobRequestConditions { IfMatch = new ETag(condition.ETag!) },
+                _ => null,
+            };
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    using var stream = new ReadOnlyMemoryStream(content);
+                    var response = await Container(blob).GetBlockBlobClient(blob.Name)
+                        .UploadAsync(stream, new BlobUploadOptions { Conditions = conditions }, cancellationToken).ConfigureAwait(false);
+                    return response.Value.ETag.ToString();
+                }
+                // If-Match cannot succeed in a missing container: report the conflict without creating it.
+                catch (RequestFailedException ex) when (ex.ErrorCode == "ContainerNotFound" && attempt == 0 && condition.Kind != WriteConditionKind.IfMatch)
+                {
+                    await CreateContainerAsync(blob, cancellationToken).ConfigureAwait(false);
+                }
+                catch (RequestFailedException ex) when (IsConflict(ex, condition))
+                {
+                    throw new ConcurrencyConflictException(blob.Path, ex.Status, ex.ErrorCode);
+                }
+            }
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Put Blob with <c>x-ms-blob-type: AppendBlob</c> (<see cref="AppendBlobClient.CreateAsync(AppendBlobCreateOptions, CancellationToken)"/>).</remarks>
+    public Task CreateAppendBlobAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var blob = BlobPath.Parse(path);
+        return _failure.RunAsync("Put Blob (AppendBlob)", blob.Path, async () =>
         {
-            var piece = block.Slice(offset, Math.Min(MaxAppendBlockBytes, block.Length - offset));
-            await AppendBlockAsync(blob, piece, cancellationToken).ConfigureAwait(false);
-        }
+            await WithContainerAsync(blob, () => AppendBlob(blob).CreateAsync(new AppendBlobCreateOptions(), cancellationToken), cancellationToken)
+                .ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// List Blobs (<c>GET ?restype=container&amp;comp=list&amp;prefix=…&amp;marker=…</c>) following <c>NextMarker</c>. A prefix
-    /// without '/' is a prefix of container names: matching containers are listed (List Containers) and their blobs merged
-    /// into ordinal path order. A missing container lists nothing.
+    /// Append Block in pieces of at most <see cref="MaxAppendBlockBytes"/>; a missing blob (404 <c>BlobNotFound</c> /
+    /// <c>ContainerNotFound</c>) is created with <c>If-None-Match: *</c> and the append retried once. A multi-piece append is
+    /// not atomic: a failure part-way leaves the earlier pieces appended. 409 <c>BlockCountExceedsLimit</c> (50,000 blocks)
+    /// and 409 <c>InvalidBlobType</c> are permanent <see cref="StorageException"/>s. An empty <paramref name="block"/> only
+    /// makes sure the blob exists.
+    /// </remarks>
+    public Task AppendAsync(string path, ReadOnlyMemory<byte> block, CancellationToken cancellationToken = default)
+    {
+        var blob = BlobPath.Parse(path);
+        return _failure.RunAsync("Append Block", blob.Path, async () =>
+        {
+            if (block.IsEmpty)
+            {
+                await EnsureAppendBlobAsync(blob, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            for (var offset = 0; offset < block.Length; offset += MaxAppendBlockBytes)
+            {
+                var piece = block.Slice(offset, Math.Min(MaxAppendBlockBytes, block.Length - offset));
+                for (var attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        using var stream = new ReadOnlyMemoryStream(piece);
+                        await AppendBlob(blob).AppendBlockAsync(stream, new AppendBlobAppendBlockOptions(), cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (RequestFailedException ex) when (ex.Status == 404 && attempt == 0 && ex.ErrorCode is "BlobNotFound" or "ContainerNotFound" or null)
+                    {
+                        await EnsureAppendBlobAsync(blob, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// List Blobs page by page. A prefix without '/' is a prefix of container names: matching containers are listed and
+    /// their blobs merged into ordinal path order. A missing container lists nothing.
     /// </remarks>
     public async IAsyncEnumerable<string> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -151,230 +194,140 @@ public sealed class AzureBlobStore : IBlobStore
         {
             var container = prefix[..slash];
             BlobPath.ValidateContainer(container, prefix);
-            await foreach (var name in ListBlobNamesAsync(container, prefix[(slash + 1)..], cancellationToken).ConfigureAwait(false))
+            foreach (var name in await ListBlobNamesAsync(container, prefix[(slash + 1)..], cancellationToken).ConfigureAwait(false))
                 yield return $"{container}/{name}";
             yield break;
         }
 
         // Container-name prefix: ordinal order of "container/name" differs from container-by-container order
         // ("a-b/x" < "a/x"), so collect and sort.
-        var all = new List<string>();
-        await foreach (var container in ListContainersAsync(prefix, cancellationToken).ConfigureAwait(false))
+        var containers = await _failure.RunAsync("List Containers", prefix, async () =>
         {
-            await foreach (var name in ListBlobNamesAsync(container, "", cancellationToken).ConfigureAwait(false))
-                all.Add($"{container}/{name}");
-        }
+            var names = new List<string>();
+            await foreach (var page in Service.GetBlobContainersAsync(BlobContainerTraits.None, BlobContainerStates.None, prefix.Length > 0 ? prefix : null, cancellationToken)
+                               .AsPages(pageSizeHint: ListPageSize).ConfigureAwait(false))
+                names.AddRange(page.Values.Select(c => c.Name));
+            return names;
+        }, cancellationToken).ConfigureAwait(false);
+        var all = new List<string>();
+        foreach (var container in containers)
+            all.AddRange((await ListBlobNamesAsync(container, "", cancellationToken).ConfigureAwait(false)).Select(name => $"{container}/{name}"));
         all.Sort(StringComparer.Ordinal);
         foreach (var path in all) yield return path;
     }
 
     /// <inheritdoc />
-    /// <remarks>Delete Blob (202); 404 → false. A blob under an active lease answers 412 <c>LeaseIdMissing</c> (StorageException).</remarks>
-    public async Task<bool> DeleteAsync(string path, CancellationToken cancellationToken = default)
+    /// <remarks>Delete Blob; 404 → false. A blob under an active lease answers 412 <c>LeaseIdMissing</c> (StorageException).</remarks>
+    public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken = default)
     {
         var blob = BlobPath.Parse(path);
-        using var response = await _pipeline.SendAsync(HttpMethod.Delete, _pipeline.BuildUri(blob.EscapedPath), "Delete Blob", blob.Path,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK) return true;
-        if (response.StatusCode == HttpStatusCode.NotFound) return false;
-        throw await _pipeline.ErrorAsync(response, "Delete Blob", blob.Path, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Create Container (<c>PUT ?restype=container</c>); 201 or 409 <c>ContainerAlreadyExists</c> both count as success.</summary>
-    internal async Task CreateContainerAsync(BlobPath blob, CancellationToken cancellationToken)
-    {
-        using var response = await _pipeline.SendAsync(HttpMethod.Put, _pipeline.BuildUri(Uri.EscapeDataString(blob.Container), ("restype", "container")),
-            "Create Container", blob.Container, content: new ByteArrayContent([]), cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.Created) return;
-        var code = await StorageHttpPipeline.ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.Conflict && code == "ContainerAlreadyExists") return;
-        throw _pipeline.Error((int)response.StatusCode, code, "Create Container", blob.Container, response);
-    }
-
-    /// <summary>
-    /// <c>maxresults</c> per List Blobs / List Containers page; null lets the service choose (5,000). Tests lower it to
-    /// exercise <c>NextMarker</c> continuation.
-    /// </summary>
-    internal int? ListPageSize { get; set; }
-
-    /// <summary>The pipeline, shared with <see cref="AzureBlobLeaseLock"/>.</summary>
-    internal StorageHttpPipeline Pipeline => _pipeline;
-
-    private async Task CreateAppendBlobCoreAsync(BlobPath blob, WriteCondition condition, CancellationToken cancellationToken)
-    {
-        const string op = "Put Blob (AppendBlob)";
-        for (var attempt = 0; ; attempt++)
+        return _failure.RunAsync("Delete Blob", blob.Path, async () =>
         {
-            using var response = await _pipeline.SendAsync(HttpMethod.Put, _pipeline.BuildUri(blob.EscapedPath), op, blob.Path,
-                request =>
-                {
-                    request.Headers.TryAddWithoutValidation("x-ms-blob-type", "AppendBlob");
-                    AddCondition(request, condition);
-                },
-                new ByteArrayContent([]), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Created) return;
-            var code = await StorageHttpPipeline.ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-            if (IsContainerNotFound(response, code) && attempt == 0)
-            {
-                await CreateContainerAsync(blob, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            // Creating "if not exists" for an append that raced with another creator: the blob is there, fine.
-            if (condition.Kind == WriteConditionKind.IfNotExists && response.StatusCode == HttpStatusCode.Conflict && code == "BlobAlreadyExists")
-                return;
-            throw _pipeline.Error((int)response.StatusCode, code, op, blob.Path, response);
-        }
+            var response = await Container(blob).GetBlobBaseClient(blob.Name)
+                .DeleteIfExistsAsync(DeleteSnapshotsOption.None, conditions: null, cancellationToken).ConfigureAwait(false);
+            return response.Value;
+        }, cancellationToken);
     }
 
-    private async Task AppendBlockAsync(BlobPath blob, ReadOnlyMemory<byte> piece, CancellationToken cancellationToken)
-    {
-        const string op = "Append Block";
-        for (var attempt = 0; ; attempt++)
-        {
-            using var response = await _pipeline.SendAsync(HttpMethod.Put, _pipeline.BuildUri(blob.EscapedPath, ("comp", "appendblock")), op, blob.Path,
-                content: new ReadOnlyMemoryContent(piece), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Created) return;
-            var code = await StorageHttpPipeline.ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound && attempt == 0 && code is "BlobNotFound" or "ContainerNotFound" or null)
-            {
-                await CreateAppendBlobCoreAsync(blob, WriteCondition.IfNotExists, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            throw _pipeline.Error((int)response.StatusCode, code, op, blob.Path, response);
-        }
-    }
+    /// <summary>Create Container; an existing container counts as success.</summary>
+    internal async Task CreateContainerAsync(BlobPath blob, CancellationToken cancellationToken) =>
+        await Container(blob).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
 
-    private async IAsyncEnumerable<string> ListBlobNamesAsync(string container, string namePrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var marker = "";
-        var resource = $"{container}/{namePrefix}";
-        do
-        {
-            var query = new List<(string, string)> { ("restype", "container"), ("comp", "list") };
-            if (namePrefix.Length > 0) query.Add(("prefix", namePrefix));
-            if (marker.Length > 0) query.Add(("marker", marker));
-            if (ListPageSize is { } pageSize) query.Add(("maxresults", pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            using var response = await _pipeline.SendAsync(HttpMethod.Get, _pipeline.BuildUri(Uri.EscapeDataString(container), [.. query]),
-                "List Blobs", resource, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound) yield break;
-            if (response.StatusCode != HttpStatusCode.OK) throw await _pipeline.ErrorAsync(response, "List Blobs", resource, cancellationToken).ConfigureAwait(false);
-            var (names, next) = await ParseListAsync(response, "Blobs", "Blob", "List Blobs", resource, cancellationToken).ConfigureAwait(false);
-            foreach (var name in names) yield return name;
-            marker = next;
-        }
-        while (marker.Length > 0);
-    }
+    internal BlobContainerClient Container(BlobPath blob) => Service.GetBlobContainerClient(blob.Container);
 
-    private async IAsyncEnumerable<string> ListContainersAsync(string namePrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var marker = "";
-        do
-        {
-            var query = new List<(string, string)> { ("comp", "list") };
-            if (namePrefix.Length > 0) query.Add(("prefix", namePrefix));
-            if (marker.Length > 0) query.Add(("marker", marker));
-            if (ListPageSize is { } pageSize) query.Add(("maxresults", pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            using var response = await _pipeline.SendAsync(HttpMethod.Get, _pipeline.BuildUri("", [.. query]),
-                "List Containers", namePrefix, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode != HttpStatusCode.OK) throw await _pipeline.ErrorAsync(response, "List Containers", namePrefix, cancellationToken).ConfigureAwait(false);
-            var (names, next) = await ParseListAsync(response, "Containers", "Container", "List Containers", namePrefix, cancellationToken).ConfigureAwait(false);
-            foreach (var name in names) yield return name;
-            marker = next;
-        }
-        while (marker.Length > 0);
-    }
+    private BlobBaseClient Blob(BlobPath blob) => Container(blob).GetBlobBaseClient(blob.Name);
 
-    // <EnumerationResults …><Blobs><Blob><Name>…</Name>…</Blob></Blobs><NextMarker>…</NextMarker></EnumerationResults>
-    // (same shape with Containers/Container for List Containers).
-    private async Task<(List<string> Names, string NextMarker)> ParseListAsync(
-        HttpResponseMessage response, string listElement, string itemElement, string op, string resource, CancellationToken cancellationToken)
+    private AppendBlobClient AppendBlob(BlobPath blob) => Container(blob).GetAppendBlobClient(blob.Name);
+
+    // Create the append blob if missing (If-None-Match: *; losing that race to another creator is fine).
+    private Task EnsureAppendBlobAsync(BlobPath blob, CancellationToken cancellationToken) =>
+        WithContainerAsync(blob, () => AppendBlob(blob).CreateIfNotExistsAsync(new AppendBlobCreateOptions(), cancellationToken), cancellationToken);
+
+    // Runs a write; a missing container is created and the write retried once.
+    private async Task WithContainerAsync<T>(BlobPath blob, Func<Task<T>> write, CancellationToken cancellationToken)
     {
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var doc = await System.Xml.Linq.XDocument.LoadAsync(stream, System.Xml.Linq.LoadOptions.None, cancellationToken).ConfigureAwait(false);
-            var root = doc.Root ?? throw new XmlException("empty document");
-            var names = root.Element(listElement)?.Elements(itemElement).Select(e => e.Element("Name")?.Value ?? "").Where(n => n.Length > 0).ToList()
-                ?? new List<string>();
-            return (names, root.Element("NextMarker")?.Value ?? "");
+            await write().ConfigureAwait(false);
         }
-        catch (XmlException ex)
+        catch (RequestFailedException ex) when (ex.ErrorCode == "ContainerNotFound")
         {
-            throw new StorageException($"Azure Blob {op} '{resource}' returned malformed XML.", (int)response.StatusCode, "MalformedResponse", isTransient: false, ex);
+            await CreateContainerAsync(blob, cancellationToken).ConfigureAwait(false);
+            await write().ConfigureAwait(false);
         }
     }
 
-    private static void AddCondition(HttpRequestMessage request, WriteCondition condition)
-    {
-        switch (condition.Kind)
+    private async Task<List<string>> ListBlobNamesAsync(string container, string namePrefix, CancellationToken cancellationToken) =>
+        await _failure.RunAsync("List Blobs", $"{container}/{namePrefix}", async () =>
         {
-            case WriteConditionKind.IfNotExists:
-                request.Headers.TryAddWithoutValidation("If-None-Match", "*");
-                break;
-            case WriteConditionKind.IfMatch:
-                request.Headers.TryAddWithoutValidation("If-Match", condition.ETag);
-                break;
-        }
-    }
+            var names = new List<string>();
+            try
+            {
+                var options = new GetBlobsOptions { Prefix = namePrefix.Length > 0 ? namePrefix : null };
+                await foreach (var page in Service.GetBlobContainerClient(container).GetBlobsAsync(options, cancellationToken)
+                                   .AsPages(pageSizeHint: ListPageSize).ConfigureAwait(false))
+                    names.AddRange(page.Values.Select(b => b.Name));
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // Missing container: nothing to list.
+            }
+            return names;
+        }, cancellationToken).ConfigureAwait(false);
 
-    private StorageException WriteError(HttpResponseMessage response, string? code, WriteCondition condition, string op, string path)
+    private static bool IsConflict(RequestFailedException ex, WriteCondition condition) => condition.Kind switch
     {
-        var status = (int)response.StatusCode;
-        var conflict = condition.Kind switch
-        {
-            WriteConditionKind.IfNotExists => status == 409 && code == "BlobAlreadyExists" || status == 412 && code is "ConditionNotMet" or null,
-            WriteConditionKind.IfMatch => status == 412 && code is "ConditionNotMet" or null || status == 404 && code is "BlobNotFound" or "ContainerNotFound",
-            _ => false,
-        };
-        return conflict ? new ConcurrencyConflictException(path, status, code) : _pipeline.Error(status, code, op, path, response);
-    }
+        WriteConditionKind.IfNotExists => ex.Status == 409 && ex.ErrorCode == "BlobAlreadyExists" || ex.Status == 412 && ex.ErrorCode is "ConditionNotMet" or null,
+        WriteConditionKind.IfMatch => ex.Status == 412 && ex.ErrorCode is "ConditionNotMet" or null || ex.Status == 404 && ex.ErrorCode is "BlobNotFound" or "ContainerNotFound",
+        _ => false,
+    };
 
-    private static bool IsContainerNotFound(HttpResponseMessage response, string? code) =>
-        response.StatusCode == HttpStatusCode.NotFound && code == "ContainerNotFound";
-
-    private static string ETagOf(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("ETag", out var values) ? values.First() : "";
-
-    private async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, string op, string path, CancellationToken cancellationToken)
+    /// <summary>A read-only, seekable stream over a <see cref="ReadOnlyMemory{T}"/> without copying (the SDK rewinds it to retry).</summary>
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
     {
-        try
-        {
-            return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            throw new StorageException($"Azure Blob {op} '{path}' failed while reading the body.", 0, null, isTransient: true, ex);
-        }
-    }
+        private int _position;
 
-    /// <summary>Wraps a response body so disposing the stream disposes the response.</summary>
-    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : Stream
-    {
         public override bool CanRead => true;
-        public override bool CanSeek => false;
+        public override bool CanSeek => true;
         public override bool CanWrite => false;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => inner.Read(buffer);
+        public override long Length => memory.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = value is >= 0 and <= int.MaxValue ? (int)Math.Min(value, memory.Length) : throw new ArgumentOutOfRangeException(nameof(value));
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, memory.Length - _position);
+            memory.Span.Slice(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.ReadAsync(buffer, offset, count, cancellationToken);
+            Task.FromResult(Read(buffer.AsSpan(offset, count)));
+
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.ReadAsync(buffer, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            ValueTask.FromResult(Read(buffer.Span));
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            Position = origin switch
+            {
+                SeekOrigin.Begin => offset,
+                SeekOrigin.Current => _position + offset,
+                _ => memory.Length + offset,
+            };
+            return _position;
+        }
+
+        public override void Flush() { }
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-            }
-            base.Dispose(disposing);
-        }
     }
 }
 

@@ -15,13 +15,10 @@ namespace AutoSaveRollout.Hosting;
 public static class FunctionsAppSettings
 {
     /// <summary>
-    /// Azure Storage connection string (Shared Key or SAS) used by the pipeline's own REST storage adapter. Optional:
-    /// falls back to <see cref="AzureWebJobsStorage"/>, which works locally (<c>UseDevelopmentStorage=true</c>) but not when
-    /// the Functions runtime uses an identity-based connection (<c>AzureWebJobsStorage__accountName</c>).
+    /// The storage connection of the Functions runtime (timer leases, queue triggers) and of the pipeline: a connection string,
+    /// or the identity settings <c>AzureWebJobsStorage__blobServiceUri</c>, <c>__queueServiceUri</c>, <c>__tableServiceUri</c>,
+    /// <c>__credential=managedidentity</c>, <c>__clientId</c> (read by <c>AzureStorageRegistration</c>).
     /// </summary>
-    public const string PipelineStorage = "PipelineStorage";
-
-    /// <summary>The Functions runtime's storage connection (timer leases, queue triggers); the pipeline's fallback.</summary>
     public const string AzureWebJobsStorage = "AzureWebJobsStorage";
 
     /// <summary>NCRONTAB schedule of the Collector timer, read by the runtime through <c>%CollectorSchedule%</c>.</summary>
@@ -51,7 +48,7 @@ public static class FunctionsAppSettings
     /// </summary>
     public static readonly IReadOnlyList<string> All =
     [
-        AzureWebJobsStorage, PipelineStorage, CollectorSchedule, LifecycleSchedule, PolicyPath, TemplatesPath, DryRun, InitialPhase,
+        AzureWebJobsStorage, CollectorSchedule, LifecycleSchedule, PolicyPath, TemplatesPath, DryRun, InitialPhase,
         "Telemetry:Path", "Telemetry:Url", "Telemetry:Token",
         "Slack:Webhooks",
         "PagerDuty:RoutingKey", "PagerDuty:EventsUrl",
@@ -86,7 +83,7 @@ public static class FunctionsPipeline
     /// <summary>
     /// Reads and validates the app settings. <paramref name="appDirectory"/> is where the app's files are (policy.yaml,
     /// host.json; <c>AppContext.BaseDirectory</c> in the app). Throws <see cref="ConfigurationException"/> when no storage
-    /// connection string is set, a value is invalid, or a setting still holds an unresolved Key Vault reference
+    /// connection is set, a value is invalid, or a setting still holds an unresolved Key Vault reference
     /// (<see cref="UnresolvedKeyVaultPrefix"/>); messages name settings, never their values.
     /// </summary>
     public static (FunctionsPipelineSettings Settings, StorageSelection Storage) ReadSettings(IConfiguration config, string appDirectory)
@@ -95,16 +92,12 @@ public static class FunctionsPipeline
         ArgumentException.ThrowIfNullOrWhiteSpace(appDirectory);
         RejectUnresolvedKeyVaultReferences(config);
 
-        string storageSetting;
-        string connection;
-        if (config[FunctionsAppSettings.PipelineStorage] is { Length: > 0 } pipeline)
-            (storageSetting, connection) = (FunctionsAppSettings.PipelineStorage, pipeline);
-        else if (config[FunctionsAppSettings.AzureWebJobsStorage] is { Length: > 0 } webJobs)
-            (storageSetting, connection) = (FunctionsAppSettings.AzureWebJobsStorage, webJobs);
-        else
+        var storageSection = config.GetSection(FunctionsAppSettings.AzureWebJobsStorage);
+        if (string.IsNullOrWhiteSpace(storageSection.Value) && !storageSection.GetChildren().Any())
             throw new ConfigurationException(
-                $"configuration: no storage connection string: set {FunctionsAppSettings.PipelineStorage} (a Shared Key or SAS connection string; " +
-                $"needed when {FunctionsAppSettings.AzureWebJobsStorage} is identity-based) or {FunctionsAppSettings.AzureWebJobsStorage}");
+                $"configuration: no storage connection: set {FunctionsAppSettings.AzureWebJobsStorage} (a connection string) or " +
+                $"{FunctionsAppSettings.AzureWebJobsStorage}__blobServiceUri and __queueServiceUri with __credential=managedidentity");
+        const string storageSetting = FunctionsAppSettings.AzureWebJobsStorage;
 
         var policyPath = Resolve(appDirectory, config[FunctionsAppSettings.PolicyPath] is { Length: > 0 } p ? p : "policy.yaml");
         var templatesPath = config[FunctionsAppSettings.TemplatesPath] is { Length: > 0 } t ? Resolve(appDirectory, t) : null;
@@ -119,7 +112,7 @@ public static class FunctionsPipeline
 
         var hostJson = HostJsonSettings.Load(Path.Combine(appDirectory, "host.json"));
         return (new FunctionsPipelineSettings(storageSetting, policyPath, templatesPath, dryRun, initial, hostJson),
-            StorageSelection.Azure(connection));
+            StorageSelection.AzureConnection(storageSetting));
     }
 
     /// <summary>

@@ -55,7 +55,9 @@ public static class PipelineFactory
 
     /// <summary>
     /// Storage from the command line: <c>--storage embedded</c> (default; <paramref name="root"/>) or <c>--storage azure</c> with
-    /// <c>--connection</c>, else the <c>AzureWebJobsStorage</c> setting (as Azure Functions users write it).
+    /// <c>--connection</c> (a connection string), else the <c>AzureWebJobsStorage</c> connection as Azure Functions reads it
+    /// (a connection string, or the identity settings <c>AzureWebJobsStorage__blobServiceUri</c>, <c>__queueServiceUri</c>,
+    /// <c>__credential</c>, <c>__clientId</c>).
     /// </summary>
     public static StorageSelection SelectStorage(IConfiguration config, string? kind, string root, string? connection)
     {
@@ -64,10 +66,12 @@ public static class PipelineFactory
             case null or "" or "embedded":
                 return StorageSelection.Embedded(root);
             case "azure":
-                var cs = connection ?? config["AzureWebJobsStorage"];
-                if (string.IsNullOrWhiteSpace(cs))
-                    throw new ConfigurationException("--storage azure needs --connection \"<connection string>\" or the AzureWebJobsStorage setting");
-                return StorageSelection.Azure(cs);
+                if (!string.IsNullOrWhiteSpace(connection)) return StorageSelection.Azure(connection);
+                var section = config.GetSection(AzureStorageOptions.DefaultConnectionName);
+                if (string.IsNullOrWhiteSpace(section.Value) && !section.GetChildren().Any())
+                    throw new ConfigurationException("--storage azure needs --connection \"<connection string>\" or the AzureWebJobsStorage setting " +
+                                                     "(a connection string, or AzureWebJobsStorage__blobServiceUri and __queueServiceUri for an identity)");
+                return StorageSelection.AzureConnection(AzureStorageOptions.DefaultConnectionName);
             default:
                 throw new ConfigurationException($"--storage must be embedded or azure (got '{kind}')");
         }
@@ -79,21 +83,33 @@ public enum StorageKind
 {
     /// <summary>Files on disk (the default).</summary>
     Embedded,
-    /// <summary>Azure Blob and Queue storage (or Azurite) over REST.</summary>
+    /// <summary>Azure Blob and Queue storage (or Azurite) through the Azure SDK.</summary>
     Azure,
 }
 
 /// <summary>Which storage a run uses.</summary>
 /// <param name="Kind">Backend.</param>
 /// <param name="Root">Embedded folder (for <see cref="StorageKind.Embedded"/>).</param>
-/// <param name="ConnectionString">Azure Storage connection string (for <see cref="StorageKind.Azure"/>); a secret, never printed.</param>
+/// <param name="ConnectionString">
+/// Azure Storage connection string given inline (for <see cref="StorageKind.Azure"/>, e.g. <c>--connection</c>); a secret, never
+/// printed. Null: the connection is read from the configuration setting <see cref="ConnectionName"/>.
+/// </param>
 public sealed record StorageSelection(StorageKind Kind, string? Root, string? ConnectionString)
 {
+    /// <summary>Name of the connection setting (default <c>AzureWebJobsStorage</c>); names the setting in error messages.</summary>
+    public string? ConnectionName { get; init; }
+
+    /// <summary>SDK client settings for <see cref="StorageKind.Azure"/> (service version, retries; tests: credential, transport). Null: defaults.</summary>
+    public AzureStorageOptions? AzureOptions { get; init; }
+
     /// <summary>The embedded folder at <paramref name="root"/>.</summary>
     public static StorageSelection Embedded(string root) => new(StorageKind.Embedded, root, null);
 
     /// <summary>Azure storage reached through <paramref name="connectionString"/>.</summary>
     public static StorageSelection Azure(string connectionString) => new(StorageKind.Azure, null, connectionString);
+
+    /// <summary>Azure storage reached through the connection setting <paramref name="connectionName"/> (connection string or identity settings).</summary>
+    public static StorageSelection AzureConnection(string connectionName) => new(StorageKind.Azure, null, null) { ConnectionName = connectionName };
 
     /// <inheritdoc />
     public override string ToString() => Kind == StorageKind.Azure ? "azure" : "embedded " + Root;

@@ -49,7 +49,7 @@ public static class RolloutPipelineRegistration
         var portTime = host.PortTime ?? host.Time ?? TimeProvider.System;
         var retries = host.Retries ?? new RetryPolicy(new RetryOptions { Time = portTime });
         var http = host.Http ?? new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var storage = StorageRegistration.Open(host.Storage, http, portTime, host.MessageEncoding);
+        var storage = StorageRegistration.Open(host.Storage, configuration, portTime, host.MessageEncoding);
 
         if (host.Time is not null) services.AddSingleton(host.Time);
         else services.TryAddSingleton(TimeProvider.System);

@@ -1,6 +1,7 @@
 using AutoSaveRollout.Adapters.Storage.FileSystem;
 using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Ports;
+using Microsoft.Extensions.Configuration;
 
 namespace AutoSaveRollout.Hosting;
 
@@ -18,37 +19,37 @@ public sealed record StoragePorts(IBlobStore Blobs, IQueueFactory Queues, IDistr
 public static class StorageRegistration
 {
     /// <summary>
-    /// Opens <paramref name="storage"/>: the embedded folder (created if missing) or Azure. Throws
-    /// <see cref="ConfigurationException"/> for an unusable connection string, never echoing it.
+    /// Opens the storage of <paramref name="storage"/>: the embedded folder, or Azure storage through the Azure SDK
+    /// (<see cref="AzureStorageRegistration"/>) from the connection in the Functions convention read from
+    /// <paramref name="configuration"/> (a connection string, or <c>__blobServiceUri</c>/<c>__queueServiceUri</c>/
+    /// <c>__credential</c>/<c>__clientId</c>); an inline connection string (<c>--connection</c>) overrides the setting.
+    /// <paramref name="messageEncoding"/> <c>none</c> sends queue messages as plain text (host.json). Throws
+    /// <see cref="ConfigurationException"/> with one line naming the setting for bad settings or a refused identity.
     /// </summary>
-    /// <param name="storage">Backend.</param>
-    /// <param name="http">HTTP client of the Azure adapters.</param>
-    /// <param name="time">Clock of queue times, lock leases and request signing.</param>
-    /// <param name="messageEncoding"><c>base64</c> or <c>none</c> (Azure queues).</param>
-    public static StoragePorts Open(StorageSelection storage, HttpClient http, TimeProvider time, string messageEncoding)
+    public static StoragePorts Open(StorageSelection storage, IConfiguration configuration, TimeProvider time, string messageEncoding)
     {
         ArgumentNullException.ThrowIfNull(storage);
-        if (storage.Kind == StorageKind.Azure) return OpenAzure(storage.ConnectionString!, http, time, messageEncoding);
+        if (storage.Kind == StorageKind.Azure) return OpenAzure(storage, configuration, messageEncoding);
         var root = Path.GetFullPath(storage.Root!);
         Directory.CreateDirectory(root);
         return new StoragePorts(new FileBlobStore(PipelineFactory.BlobRoot(root)), new FileQueueFactory(root, time), new FileDistributedLock(root, time),
             "embedded folder " + root + " (blobs under blobs/)");
     }
 
-    /// <summary>Azure Blob and Queue storage (or Azurite) reached through <paramref name="connectionString"/> (a secret).</summary>
-    private static StoragePorts OpenAzure(string connectionString, HttpClient http, TimeProvider time, string messageEncoding)
+    private static StoragePorts OpenAzure(StorageSelection storage, IConfiguration configuration, string messageEncoding)
     {
-        StorageConnectionString cs;
-        try { cs = StorageConnectionString.Parse(connectionString); }
-        catch (FormatException ex) { throw new ConfigurationException("storage connection string: " + ex.Message); }
+        var name = storage.ConnectionName ?? AzureStorageOptions.DefaultConnectionName;
+        var source = storage.ConnectionString is { } inline
+            ? new ConfigurationBuilder().AddInMemoryCollection([new KeyValuePair<string, string?>(name, inline)]).Build()
+            : configuration;
+        var options = storage.AzureOptions ?? new AzureStorageOptions();
+        if (messageEncoding == "none") options.MessageEncoding = global::Azure.Storage.Queues.QueueMessageEncoding.None;
         try
         {
-            return new StoragePorts(
-                new AzureBlobStore(cs, http, time),
-                new AzureQueueFactory(cs, http, messageEncoding == "none" ? QueueMessageEncoding.None : QueueMessageEncoding.Base64, time),
-                new AzureBlobLeaseLock(cs, http, time),
-                "azure storage " + cs);
+            var azure = AzureStorageRegistration.Create(source, name, options);
+            azure.VerifyAccessAsync(options.LockContainer).GetAwaiter().GetResult();
+            return new StoragePorts(azure.Blobs, azure.Queues, azure.Locks, azure.Description);
         }
-        catch (ArgumentException ex) { throw new ConfigurationException("storage connection string: " + RolloutPipelineRegistration.Reason(ex)); }
+        catch (AzureStorageConfigurationException ex) { throw new ConfigurationException(ex.Message); }
     }
 }

@@ -36,7 +36,7 @@ internal static class CliSupport
 
     public static Option<string> StorageKindOption() => new("--storage")
     {
-        Description = "embedded (files under --store, the default) or azure (Azure Storage / Azurite over REST)",
+        Description = "embedded (files under --store, the default) or azure (Azure Storage / Azurite through the Azure SDK)",
         DefaultValueFactory = _ => "embedded",
     };
 

@@ -41,7 +41,7 @@ public enum WriteConditionKind
 /// Blob storage port. A path is <c>{container}/{name}</c>: the first segment is the container (lowercase letters,
 /// digits and '-', 3–63 characters, as Azure requires), the rest is the blob name using '/' separators, e.g.
 /// <c>autosave/2026/11/20/1015.jsonl</c>. Containers are created on first write.
-/// Implementations: the embedded file-system store (default) and Azure Blob storage over REST.
+/// Implementations: the embedded file-system store (default) and Azure Blob storage (Azure SDK).
 /// All members throw <see cref="StorageException"/> on backend failure.
 /// </summary>
 public interface IBlobStore

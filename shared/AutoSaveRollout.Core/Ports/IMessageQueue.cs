@@ -14,7 +14,7 @@ public sealed record QueueMessage(string Id, string PopReceipt, string Text, int
 /// <summary>
 /// Queue port with Azure Queue storage semantics: at-least-once delivery, a received message is invisible for the
 /// visibility timeout and reappears unless deleted with its pop receipt. Implementations: embedded file queue and
-/// Azure Queue storage over REST. Members throw <see cref="StorageException"/> on backend failure
+/// Azure Queue storage (Azure SDK). Members throw <see cref="StorageException"/> on backend failure
 /// (Azure 404 <c>MessageNotFound</c> / 400 <c>PopReceiptMismatch</c> when the receipt is stale).
 /// </summary>
 public interface IMessageQueue

@@ -29,6 +29,14 @@ public class StorageException : Exception
 
     /// <summary>True when the same request may succeed later (Azure: 500/503 <c>ServerBusy</c>, 429, I/O errors).</summary>
     public bool IsTransient { get; }
+
+    /// <summary>
+    /// True when the adapter's own client already retried this request in-process before giving up (the Azure adapter:
+    /// the Azure SDK's retry policy). Callers then do not retry the same call again (<c>RetryPolicy.ShouldRetry</c>), so
+    /// the two retry layers do not multiply; the failure stays <see cref="IsTransient"/> for queue redelivery and
+    /// dead-letter classification.
+    /// </summary>
+    public bool RetriedByClient { get; init; }
 }
 
 /// <summary>

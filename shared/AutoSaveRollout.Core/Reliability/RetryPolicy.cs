@@ -1,5 +1,6 @@
 using Polly;
 using Polly.Retry;
+using AutoSaveRollout.Core.Ports;
 
 namespace AutoSaveRollout.Core.Reliability;
 
@@ -135,9 +136,12 @@ public sealed class RetryPolicy
     /// Whether a failure is retried under <paramref name="limits"/>: it must be transient
     /// (<see cref="TransientFailures.IsTransient"/>), and a <c>Retry-After</c>, if any, must not exceed
     /// <see cref="RetryLimits.MaxRetryAfter"/> (a longer wait is left to the queue's redelivery rather than sending early).
+    /// A <see cref="StorageException"/> whose client already retried in-process (<see cref="StorageException.RetriedByClient"/>)
+    /// is not retried again here: retries are decided once, by the storage client.
     /// </summary>
     public static bool ShouldRetry(RetryLimits limits, Exception exception, CancellationToken callerToken = default) =>
         TransientFailures.IsTransient(exception, callerToken)
+        && exception is not StorageException { RetriedByClient: true }
         && !(TransientFailures.RetryAfter(exception) is { } wait && wait > limits.MaxRetryAfter);
 
     /// <summary>

@@ -11,7 +11,7 @@ public sealed class AzureBlobLeaseLockAzuriteTests(AzuriteFixture azurite) : IDi
     private readonly HttpClient _http = azurite.CreateHttpClient();
     private readonly string _container = AzuriteFixture.UniqueName("locks");
 
-    private AzureBlobLeaseLock Lock => new(azurite.Connection, _http, container: _container);
+    private AzureBlobLeaseLock Lock => azurite.Lock(_container);
 
     public void Dispose() => _http.Dispose();
 
@@ -38,11 +38,11 @@ public sealed class AzureBlobLeaseLockAzuriteTests(AzuriteFixture azurite) : IDi
     {
         await using var held = await Lock.TryAcquireAsync("analyzer", TimeSpan.FromSeconds(60));
 
-        using var head = await AzuriteRaw.HeadBlobAsync(azurite, _http, $"{_container}/analyzer");
-        Assert.Equal("0", AzuriteRaw.Header(head!, "Content-Length"));
-        Assert.Equal("leased", AzuriteRaw.Header(head!, "x-ms-lease-state"));
-        Assert.Equal("fixed", AzuriteRaw.Header(head!, "x-ms-lease-duration"));
-        var store = new AzureBlobStore(azurite.Connection, _http);
+        var head = await AzuriteRaw.PropertiesAsync(azurite, $"{_container}/analyzer");
+        Assert.Equal(0, head!.ContentLength);
+        Assert.Equal(global::Azure.Storage.Blobs.Models.LeaseState.Leased, head.LeaseState);
+        Assert.Equal(global::Azure.Storage.Blobs.Models.LeaseDurationType.Fixed, head.LeaseDuration);
+        var store = azurite.BlobStore();
         var ex = await Assert.ThrowsAsync<StorageException>(() => store.DeleteAsync($"{_container}/analyzer"));
         Assert.Equal(412, ex.Status);
     }
@@ -55,11 +55,7 @@ public sealed class AzureBlobLeaseLockAzuriteTests(AzuriteFixture azurite) : IDi
         await held!.RenewAsync();
 
         // Break the lease immediately (as an operator or a crashed holder's replacement would), then let someone else take it.
-        using (var broken = await AzuriteRaw.SendBlobAsync(azurite, _http, HttpMethod.Put, $"{_container}/reporter?comp=lease",
-                   ("x-ms-lease-action", "break"), ("x-ms-lease-break-period", "0")))
-        {
-            Assert.Equal(System.Net.HttpStatusCode.Accepted, broken.StatusCode);
-        }
+        await AzuriteRaw.BreakLeaseAsync(azurite, $"{_container}/reporter");
         await using var thief = await locks.TryAcquireAsync("reporter", Duration);
         var lost = await Assert.ThrowsAsync<StorageException>(() => held.RenewAsync());
 

@@ -11,7 +11,7 @@ public sealed class AzureBlobStoreAzuriteTests(AzuriteFixture azurite) : IDispos
     private readonly HttpClient _http = azurite.CreateHttpClient();
     private readonly string _container = AzuriteFixture.UniqueName("blobs");
 
-    private AzureBlobStore Store => new(azurite.Connection, _http);
+    private AzureBlobStore Store => azurite.BlobStore();
 
     public void Dispose() => _http.Dispose();
 
@@ -114,9 +114,9 @@ public sealed class AzureBlobStoreAzuriteTests(AzuriteFixture azurite) : IDispos
         await Store.AppendAsync(path, ReadOnlyMemory<byte>.Empty);
 
         Assert.Equal("a\nb\n", Encoding.UTF8.GetString((await Store.TryGetAsync(path))!.Content));
-        using var head = await AzuriteRaw.HeadBlobAsync(azurite, _http, path);
-        Assert.Equal("AppendBlob", AzuriteRaw.Header(head!, "x-ms-blob-type"));
-        Assert.Equal("2", AzuriteRaw.Header(head!, "x-ms-blob-committed-block-count"));
+        var head = await AzuriteRaw.PropertiesAsync(azurite, path);
+        Assert.Equal(global::Azure.Storage.Blobs.Models.BlobType.Append, head!.BlobType);
+        Assert.Equal(2, head.BlobCommittedBlockCount);
     }
 
     [Fact]
@@ -150,8 +150,8 @@ public sealed class AzureBlobStoreAzuriteTests(AzuriteFixture azurite) : IDispos
         await Store.AppendAsync(path, block);
 
         Assert.Equal(block, (await Store.TryGetAsync(path))!.Content);
-        using var head = await AzuriteRaw.HeadBlobAsync(azurite, _http, path);
-        Assert.Equal("3", AzuriteRaw.Header(head!, "x-ms-blob-committed-block-count"));
+        var head = await AzuriteRaw.PropertiesAsync(azurite, path);
+        Assert.Equal(3, head!.BlobCommittedBlockCount);
     }
 
     [Fact]
@@ -236,8 +236,7 @@ public sealed class AzureBlobStoreAzuriteTests(AzuriteFixture azurite) : IDispos
     public async Task A_wrong_account_key_is_a_permanent_403_without_the_key_in_the_message()
     {
         const string wrongKey = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ==";
-        var cs = StorageConnectionString.Parse(azurite.ConnectionString.Replace(StorageConnectionString.DevelopmentAccountKey, wrongKey));
-        var store = new AzureBlobStore(cs, _http);
+        var store = azurite.CreatePorts(connectionString: azurite.ConnectionString.Replace(AzuriteFixture.DevelopmentAccountKey, wrongKey)).Blobs;
 
         var ex = await Assert.ThrowsAsync<StorageException>(() => store.PutAsync($"{_container}/x.json", "x"u8.ToArray(), WriteCondition.None));
 

@@ -1,3 +1,4 @@
+using Azure.Storage.Queues;
 using System.Text;
 using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Ports;
@@ -15,7 +16,7 @@ public sealed class AzureQueueAzuriteTests(AzuriteFixture azurite) : IDisposable
 
     private async Task<IMessageQueue> NewQueueAsync(QueueMessageEncoding encoding = QueueMessageEncoding.Base64)
     {
-        var queue = new AzureQueueFactory(azurite.Connection, _http, encoding).GetQueue(AzuriteFixture.UniqueName("q"));
+        var queue = azurite.Queues(encoding).GetQueue(AzuriteFixture.UniqueName("q"));
         await queue.CreateIfNotExistsAsync();
         return queue;
     }
@@ -135,7 +136,7 @@ public sealed class AzureQueueAzuriteTests(AzuriteFixture azurite) : IDisposable
     [InlineData(33)]
     public async Task Batch_size_outside_1_to_32_is_rejected(int max)
     {
-        var queue = new AzureQueueFactory(azurite.Connection, _http).GetQueue("never-created");
+        var queue = azurite.Queues().GetQueue("never-created");
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => queue.ReceiveAsync(max, Hidden));
     }
 
@@ -175,12 +176,12 @@ public sealed class AzureQueueAzuriteTests(AzuriteFixture azurite) : IDisposable
     public async Task Base64_reader_returns_raw_text_for_a_message_that_is_not_base64()
     {
         var name = AzuriteFixture.UniqueName("q");
-        var plain = new AzureQueueFactory(azurite.Connection, _http, QueueMessageEncoding.None).GetQueue(name);
+        var plain = azurite.Queues(QueueMessageEncoding.None).GetQueue(name);
         await plain.CreateIfNotExistsAsync();
         await plain.SendAsync("not base64!");
         await plain.SendAsync("aGVsbG8="); // Base64 of "hello" sent verbatim
 
-        var received = await new AzureQueueFactory(azurite.Connection, _http).GetQueue(name).ReceiveAsync(2, Hidden);
+        var received = await azurite.Queues().GetQueue(name).ReceiveAsync(2, Hidden);
 
         Assert.Equal(["hello", "not base64!"], received.Select(m => m.Text).OrderBy(t => t, StringComparer.Ordinal));
     }
@@ -188,7 +189,7 @@ public sealed class AzureQueueAzuriteTests(AzuriteFixture azurite) : IDisposable
     [Fact]
     public async Task Operations_on_a_missing_queue_fail_with_404_QueueNotFound()
     {
-        var queue = new AzureQueueFactory(azurite.Connection, _http).GetQueue(AzuriteFixture.UniqueName("missing"));
+        var queue = azurite.Queues().GetQueue(AzuriteFixture.UniqueName("missing"));
 
         var ex = await Assert.ThrowsAsync<StorageException>(() => queue.SendAsync("x"));
 
@@ -204,12 +205,18 @@ public sealed class AzureQueueAzuriteTests(AzuriteFixture azurite) : IDisposable
     [InlineData("-leading")]
     [InlineData("under_score")]
     public void Invalid_queue_names_are_rejected(string name) =>
-        Assert.Throws<ArgumentException>(() => new AzureQueueFactory(azurite.Connection, _http).GetQueue(name));
+        Assert.Throws<ArgumentException>(() => azurite.Queues().GetQueue(name));
 
     [Fact]
-    public void Base64_encoding_is_the_utf8_bytes_in_base64()
+    public async Task Base64_encoding_puts_the_utf8_bytes_in_base64_on_the_wire()
     {
-        Assert.Equal(Convert.ToBase64String(Encoding.UTF8.GetBytes("é🚀")), AzureMessageQueue.EncodeText("é🚀", QueueMessageEncoding.Base64));
-        Assert.Equal("a &amp; &lt;b&gt;&#xD;", AzureMessageQueue.EncodeText("a & <b>\r", QueueMessageEncoding.None));
+        var name = AzuriteFixture.UniqueName("wire");
+        var queue = azurite.Queues().GetQueue(name);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendAsync("é🚀 & <b>\r");
+
+        var raw = Assert.Single(await azurite.Queues(QueueMessageEncoding.None).GetQueue(name).ReceiveAsync(1, Hidden));
+
+        Assert.Equal(Convert.ToBase64String(Encoding.UTF8.GetBytes("é🚀 & <b>\r")), raw.Text);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Ports;
+using AutoSaveRollout.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Configuration;
 
 namespace AutoSaveRollout.Tests.Azure;
 
@@ -45,8 +47,18 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
         if (_app is not null) await _app.DisposeAsync();
     }
 
-    private StorageConnectionString Connection => StorageConnectionString.Parse(
-        $"AccountName=devstoreaccount1;AccountKey={StorageConnectionString.DevelopmentAccountKey};BlobEndpoint={Endpoint};QueueEndpoint={Endpoint}");
+    private string Connection =>
+        $"AccountName=devstoreaccount1;AccountKey={AzuriteFixture.DevelopmentAccountKey};BlobEndpoint={Endpoint};QueueEndpoint={Endpoint}";
+
+    // The adapters through the production entry point, on this server; no SDK retries unless asked, so one request per call.
+    private static AzureStoragePorts Ports(string connection, int maxRetries = 0, TimeSpan? networkTimeout = null) =>
+        AzureStorageRegistration.Create(
+            new ConfigurationBuilder().AddInMemoryCollection([new KeyValuePair<string, string?>("Storage", connection)]).Build(), "Storage",
+            new AzureStorageOptions
+            {
+                MaxRetries = maxRetries, RetryDelay = TimeSpan.FromMilliseconds(10), MaxRetryDelay = TimeSpan.FromMilliseconds(20),
+                NetworkTimeout = networkTimeout ?? TimeSpan.FromSeconds(30),
+            });
 
     private void RespondWith(int status, string? errorCode, string? xmlCode = null, TimeSpan? delay = null) => _respond = async context =>
     {
@@ -75,10 +87,9 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
     public async Task Blob_put_failures_carry_status_code_and_transience(int status, string? code, bool transient)
     {
         RespondWith(status, code);
-        using var http = new HttpClient();
 
         var ex = await Assert.ThrowsAsync<StorageException>(() =>
-            new AzureBlobStore(Connection, http).PutAsync("c01/x.json", "x"u8.ToArray(), WriteCondition.None));
+            Ports(Connection).Blobs.PutAsync("c01/x.json", "x"u8.ToArray(), WriteCondition.None));
 
         Assert.IsNotType<ConcurrencyConflictException>(ex);
         Assert.Equal(status, ex.Status);
@@ -86,16 +97,15 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
         Assert.Equal(transient, ex.IsTransient);
         Assert.Contains("c01/x.json", ex.Message);
         Assert.Contains("req-123", ex.Message);
-        Assert.DoesNotContain(StorageConnectionString.DevelopmentAccountKey, ex.ToString());
+        Assert.DoesNotContain(AzuriteFixture.DevelopmentAccountKey, ex.ToString());
     }
 
     [Fact]
     public async Task Append_past_50000_blocks_is_a_permanent_BlockCountExceedsLimit()
     {
         RespondWith(409, "BlockCountExceedsLimit");
-        using var http = new HttpClient();
 
-        var ex = await Assert.ThrowsAsync<StorageException>(() => new AzureBlobStore(Connection, http).AppendAsync("c01/log.jsonl", "x"u8.ToArray()));
+        var ex = await Assert.ThrowsAsync<StorageException>(() => Ports(Connection).Blobs.AppendAsync("c01/log.jsonl", "x"u8.ToArray()));
 
         Assert.Equal(409, ex.Status);
         Assert.Equal("BlockCountExceedsLimit", ex.ErrorCode);
@@ -107,10 +117,9 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
     public async Task Error_code_falls_back_to_the_xml_body_when_the_header_is_missing()
     {
         RespondWith(503, errorCode: null, xmlCode: "ServerBusy");
-        using var http = new HttpClient();
 
         var ex = await Assert.ThrowsAsync<StorageException>(() =>
-            new AzureQueueFactory(Connection, http).GetQueue("jobs").SendAsync("x"));
+            Ports(Connection).Queues.GetQueue("jobs").SendAsync("x"));
 
         Assert.Equal("ServerBusy", ex.ErrorCode);
         Assert.True(ex.IsTransient);
@@ -120,12 +129,11 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
     public async Task Throttled_queue_receive_and_lease_acquire_are_transient()
     {
         RespondWith(503, "ServerBusy");
-        using var http = new HttpClient();
 
         var receive = await Assert.ThrowsAsync<StorageException>(() =>
-            new AzureQueueFactory(Connection, http).GetQueue("jobs").ReceiveAsync(16, TimeSpan.FromMinutes(10)));
+            Ports(Connection).Queues.GetQueue("jobs").ReceiveAsync(16, TimeSpan.FromMinutes(10)));
         var lease = await Assert.ThrowsAsync<StorageException>(() =>
-            new AzureBlobLeaseLock(Connection, http).TryAcquireAsync("collector", TimeSpan.FromSeconds(60)));
+            Ports(Connection).Locks.TryAcquireAsync("collector", TimeSpan.FromSeconds(60)));
 
         Assert.True(receive.IsTransient);
         Assert.True(lease.IsTransient);
@@ -136,9 +144,9 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
     public async Task A_client_timeout_is_transient_with_status_0()
     {
         RespondWith(201, null, delay: TimeSpan.FromSeconds(10));
-        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(300) };
 
-        var ex = await Assert.ThrowsAsync<StorageException>(() => new AzureBlobStore(Connection, http).TryGetAsync("c01/x.json"));
+        var ex = await Assert.ThrowsAsync<StorageException>(() =>
+            Ports(Connection, networkTimeout: TimeSpan.FromMilliseconds(300)).Blobs.TryGetAsync("c01/x.json"));
 
         Assert.Equal(0, ex.Status);
         Assert.Equal("ClientTimeout", ex.ErrorCode);
@@ -149,10 +157,9 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
     public async Task Caller_cancellation_is_not_turned_into_a_storage_error()
     {
         RespondWith(201, null, delay: TimeSpan.FromSeconds(10));
-        using var http = new HttpClient();
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new AzureBlobStore(Connection, http).TryGetAsync("c01/x.json", cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Ports(Connection).Blobs.TryGetAsync("c01/x.json", cts.Token));
     }
 
     [Fact]
@@ -162,15 +169,39 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        var cs = StorageConnectionString.Parse(
-            $"AccountName=devstoreaccount1;AccountKey={StorageConnectionString.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1");
-        using var http = new HttpClient();
+        var cs = $"AccountName=devstoreaccount1;AccountKey={AzuriteFixture.DevelopmentAccountKey};" +
+                 $"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1";
 
-        var ex = await Assert.ThrowsAsync<StorageException>(() => new AzureBlobStore(cs, http).DeleteAsync("c01/x.json"));
+        var ex = await Assert.ThrowsAsync<StorageException>(() => Ports(cs, maxRetries: 2).Blobs.DeleteAsync("c01/x.json"));
 
         Assert.Equal(0, ex.Status);
         Assert.True(ex.IsTransient);
-        Assert.IsType<HttpRequestException>(ex.InnerException);
+        Assert.True(ex.RetriedByClient);
+    }
+
+    [Fact]
+    public async Task A_transient_failure_is_retried_by_the_sdk_a_bounded_number_of_times_and_marked_so()
+    {
+        RespondWith(503, "ServerBusy");
+
+        var ex = await Assert.ThrowsAsync<StorageException>(() => Ports(Connection, maxRetries: 2).Blobs.TryGetAsync("c01/x.json"));
+
+        Assert.Equal(3, _requests.Count); // 1 + MaxRetries
+        Assert.True(ex.IsTransient);
+        Assert.True(ex.RetriedByClient);
+        // The pipeline's Polly retries do not retry it again, so the two layers do not multiply.
+        Assert.False(Core.Reliability.RetryPolicy.ShouldRetry(new Core.Reliability.RetryOptions().CollectorSource, ex));
+    }
+
+    [Fact]
+    public async Task A_permanent_failure_is_not_retried()
+    {
+        RespondWith(403, "AuthorizationFailure");
+
+        var ex = await Assert.ThrowsAsync<StorageException>(() => Ports(Connection, maxRetries: 2).Blobs.TryGetAsync("c01/x.json"));
+
+        Assert.Single(_requests);
+        Assert.False(ex.RetriedByClient);
     }
 
     [Fact]
@@ -185,11 +216,10 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
             context.Response.StatusCode = 404;
             return Task.CompletedTask;
         };
-        using var http = new HttpClient();
 
-        Assert.Null(await new AzureBlobStore(Connection, http).TryGetAsync("c01/x.json"));
+        Assert.Null(await Ports(Connection).Blobs.TryGetAsync("c01/x.json"));
 
-        Assert.Equal("2025-05-05", version);
+        Assert.Equal("2026-06-06", version);
         Assert.True(DateTimeOffset.TryParse(date, out var sent));
         Assert.InRange(sent, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
         Assert.StartsWith("SharedKey devstoreaccount1:", auth);
@@ -207,22 +237,11 @@ public sealed class StorageErrorClassificationTests : IAsyncLifetime
             context.Response.StatusCode = 404;
             return Task.CompletedTask;
         };
-        var cs = Connection.WithSharedAccessSignature("sv=2025-05-05&ss=b&srt=o&sp=r&sig=abc%2Bdef%3D");
-        using var http = new HttpClient();
+        var cs = $"BlobEndpoint={Endpoint};QueueEndpoint={Endpoint};SharedAccessSignature=sv=2025-05-05&ss=b&srt=o&sp=r&sig=abc%2Bdef%3D";
 
-        Assert.Null(await new AzureBlobStore(cs, http).TryGetAsync("c01/x.json"));
+        Assert.Null(await Ports(cs).Blobs.TryGetAsync("c01/x.json"));
 
-        Assert.Equal("?sv=2025-05-05&ss=b&srt=o&sp=r&sig=abc%2Bdef%3D", query);
+        Assert.Contains("sig=abc%2Bdef%3D", query);
         Assert.False(hadAuth);
     }
-
-    [Theory]
-    [InlineData(408, null, true)]
-    [InlineData(409, "ContainerBeingDeleted", true)]
-    [InlineData(409, "LeaseAlreadyPresent", false)]
-    [InlineData(412, "ConditionNotMet", false)]
-    [InlineData(404, "BlobNotFound", false)]
-    [InlineData(0, null, true)]
-    public void Classifier_rules(int status, string? code, bool expected) =>
-        Assert.Equal(expected, StorageErrorClassifier.IsTransient(status, code));
 }

@@ -138,7 +138,7 @@ public sealed class DlqAzuriteCliProcessTests(AzuriteFixture azurite) : IDisposa
             Assert.StartsWith($"retried {runtimeId}: autosave-analyze-poison → autosave-analyze as message ", stdout);
             var back = Assert.Single(await ports.Queues.GetQueue(StorePaths.AnalyzeQueue).ReceiveAsync(32, TimeSpan.FromSeconds(30)));
             Assert.Equal("{\"manifest\":\"m\"}", back.Text);
-            Assert.DoesNotContain(StorageConnectionString.DevelopmentAccountKey, stdout + stderr);
+            Assert.DoesNotContain(AzuriteFixture.DevelopmentAccountKey, stdout + stderr);
         }
         finally
         {

@@ -14,7 +14,8 @@ namespace AutoSaveRollout.Tests.Hosting;
 /// <summary>
 /// Deployment files checked as files: the Functions project is in the solution on central package versions (its worker
 /// runs in <c>Functions/FunctionsWorkerTests</c>), the settings example configures a startable app, and the
-/// infrastructure sets every setting the app reads.
+/// infrastructure sets every setting the app reads, reaches storage with the app's identity only and keeps only
+/// third-party secrets in Key Vault. (The Bicep itself is compiled and linted by <c>.ci/run</c> with the Bicep CLI from NuGet.)
 /// </summary>
 public sealed class DeploymentFilesTests
 {
@@ -22,7 +23,7 @@ public sealed class DeploymentFilesTests
     private static readonly string[] OptionalInAzure = ["AzureWebJobsStorage", "Telemetry:Path", "Reporter:TemplatesPath", "Slack:Webhooks"];
     private static readonly string[] SecretSettings =
     [
-        "PipelineStorage", "Slack__Webhooks__autosave_rollout", "Slack__Webhooks__incident_autosave", "Slack__Webhooks__incident",
+        "Slack__Webhooks__autosave_rollout", "Slack__Webhooks__incident_autosave", "Slack__Webhooks__incident",
         "PagerDuty__RoutingKey", "PagerDuty__ApiToken", "FlagService__Token", "Telemetry__Token",
     ];
 
@@ -183,7 +184,7 @@ public sealed class DeploymentFilesTests
 
             var settings = provider.GetRequiredService<FunctionsPipelineSettings>();
             Assert.True(settings.DryRun);
-            Assert.Equal("AzureWebJobsStorage", settings.StorageSetting); // PipelineStorage is empty: fallback
+            Assert.Equal("AzureWebJobsStorage", settings.StorageSetting); // the runtime's connection is the pipeline's
             Assert.Equal("base64", settings.HostJson.MessageEncoding);
             Assert.NotNull(provider.GetRequiredService<AutoSaveRollout.Core.Pipeline.Reporter>());
         }
@@ -238,7 +239,7 @@ public sealed class DeploymentFilesTests
     {
         var settings = BicepAppSettings();
         var required = FunctionsAppSettings.All.Except(OptionalInAzure).Select(Env).Concat(SlackSettings())
-            .Append("AzureWebJobsStorage__accountName").Append("APPLICATIONINSIGHTS_CONNECTION_STRING");
+            .Concat(IdentityStorageSettings).Append("APPLICATIONINSIGHTS_CONNECTION_STRING");
 
         foreach (var name in required)
             Assert.True(settings.ContainsKey(name), $"main.bicep app settings lack {name}");
@@ -253,6 +254,54 @@ public sealed class DeploymentFilesTests
         Assert.All(settings.Keys, k => Assert.Contains(k, known));
     }
 
+    private static readonly string[] IdentityStorageSettings =
+    [
+        "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri",
+        "AzureWebJobsStorage__credential",
+    ];
+
+    [Fact]
+    public void Storage_is_reached_with_the_app_identity_only_with_shared_key_disabled()
+    {
+        var bicep = Bicep();
+        var settings = BicepAppSettings();
+
+        Assert.Equal("'managedidentity'", settings["AzureWebJobsStorage__credential"]);
+        Assert.Equal("storage.properties.primaryEndpoints.blob", settings["AzureWebJobsStorage__blobServiceUri"]);
+        Assert.Equal("storage.properties.primaryEndpoints.queue", settings["AzureWebJobsStorage__queueServiceUri"]);
+        Assert.Equal("storage.properties.primaryEndpoints.table", settings["AzureWebJobsStorage__tableServiceUri"]);
+        Assert.DoesNotContain("AzureWebJobsStorage__accountName", settings.Keys);
+        Assert.Matches(@"(?m)^\s*allowSharedKeyAccess: false$", bicep);
+        Assert.DoesNotContain("listKeys", bicep);
+        Assert.DoesNotContain("AccountKey", bicep);
+        Assert.Matches(@"authentication: \{ type: 'SystemAssignedIdentity' \}", bicep); // the deployment package container
+        // The data-plane roles of the app's identity (built-in role ids), each assigned to functionApp.identity.principalId.
+        foreach (var (role, id) in new[]
+                 {
+                     ("storageBlobDataOwner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"),
+                     ("storageQueueDataContributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),
+                     ("storageTableDataContributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),
+                     ("monitoringMetricsPublisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
+                 })
+        {
+            Assert.Contains($"{role}: '{id}'", bicep);
+            Assert.Matches($@"roleDefinitionId: subscriptionResourceId\('Microsoft.Authorization/roleDefinitions', roles.{role}\)\s+principalId: functionApp.identity.principalId", bicep);
+        }
+    }
+
+    [Fact]
+    public void Ci_compiles_and_lints_the_Bicep_with_the_pinned_NuGet_CLI()
+    {
+        var ci = File.ReadAllText(RepoFiles.PathOf(".ci/run"));
+        Assert.Contains("bicep_check build infra/main.bicep", ci);
+        Assert.Contains("bicep_check lint infra/main.bicep", ci);
+        Assert.Contains("bicep_check build-params \"$params\"", ci);
+        Assert.Contains("for params in infra/parameters/*.bicepparam", ci);
+        Assert.Contains("<PackageVersion Include=\"Azure.Bicep.CommandLine.linux-x64\" Version=\"0.49.2\" />",
+            File.ReadAllText(RepoFiles.PathOf("Directory.Packages.props")));
+        Assert.Contains("GeneratePathProperty=\"true\"", File.ReadAllText(RepoFiles.PathOf("infra/bicep-cli/BicepCli.csproj")));
+    }
+
     [Fact]
     public void Every_Key_Vault_secret_is_documented_with_its_set_command()
     {
@@ -262,13 +311,12 @@ public sealed class DeploymentFilesTests
         var names = Regex.Matches(block, @"\w+: '([a-z0-9-]+)'").Select(m => m.Groups[1].Value).ToList();
         var readme = File.ReadAllText(RepoFiles.PathOf("infra/README.md"));
 
-        Assert.Equal(8, names.Count);
+        Assert.Equal(7, names.Count); // third-party secrets only: storage needs none
         Assert.Contains("pagerduty-api-token", names);
         foreach (var name in names)
         {
             Assert.Contains($"`{name}`", readme);
-            if (name != "pipeline-storage-connection")
-                Assert.Contains($"--name {name} ", readme);
+            Assert.Contains($"--name {name} ", readme);
         }
     }
 

@@ -1,3 +1,4 @@
+using Azure.Storage.Queues;
 using System.Text.Json;
 using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Pipeline;
@@ -28,40 +29,42 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
         new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
 
     [Fact]
-    public void PipelineStorage_wins_over_AzureWebJobsStorage()
-    {
-        var (settings, storage) = FunctionsPipeline.ReadSettings(Config(
-            ("PipelineStorage", "AccountName=pipe;AccountKey=a2V5"), ("AzureWebJobsStorage", "UseDevelopmentStorage=true")), _appDir);
-
-        Assert.Equal("PipelineStorage", settings.StorageSetting);
-        Assert.Equal(StorageKind.Azure, storage.Kind);
-        Assert.Equal("AccountName=pipe;AccountKey=a2V5", storage.ConnectionString);
-    }
-
-    [Fact]
-    public void AzureWebJobsStorage_is_the_fallback_connection()
+    public void The_pipeline_uses_the_AzureWebJobsStorage_connection_of_the_runtime()
     {
         var (settings, storage) = FunctionsPipeline.ReadSettings(Config(("AzureWebJobsStorage", "UseDevelopmentStorage=true")), _appDir);
 
         Assert.Equal("AzureWebJobsStorage", settings.StorageSetting);
-        Assert.Equal("UseDevelopmentStorage=true", storage.ConnectionString);
+        Assert.Equal(StorageKind.Azure, storage.Kind);
+        Assert.Equal("AzureWebJobsStorage", storage.ConnectionName);
+        Assert.Null(storage.ConnectionString); // read from the setting itself, connection string or identity
     }
 
     [Fact]
-    public void Identity_based_AzureWebJobsStorage_alone_is_rejected_and_names_PipelineStorage()
+    public void An_identity_based_AzureWebJobsStorage_is_accepted()
     {
-        var ex = Assert.Throws<ConfigurationException>(() => FunctionsPipeline.ReadSettings(Config(
-            ("AzureWebJobsStorage:accountName", "stautosave"), ("PipelineStorage", "")), _appDir));
+        var (settings, storage) = FunctionsPipeline.ReadSettings(Config(
+            ("AzureWebJobsStorage:blobServiceUri", "https://stautosave.blob.core.windows.net"),
+            ("AzureWebJobsStorage:queueServiceUri", "https://stautosave.queue.core.windows.net"),
+            ("AzureWebJobsStorage:credential", "managedidentity")), _appDir);
 
-        Assert.Contains("PipelineStorage", ex.Message);
-        Assert.Contains("identity-based", ex.Message);
+        Assert.Equal("AzureWebJobsStorage", settings.StorageSetting);
+        Assert.Equal("AzureWebJobsStorage", storage.ConnectionName);
+    }
+
+    [Fact]
+    public void No_storage_connection_is_rejected_naming_AzureWebJobsStorage()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => FunctionsPipeline.ReadSettings(Config(("Reporter:DryRun", "true")), _appDir));
+
+        Assert.Contains("AzureWebJobsStorage__blobServiceUri", ex.Message);
+        Assert.DoesNotContain('\n', ex.Message);
     }
 
     [Theory]
     [InlineData("Slack:Webhooks:incident_autosave", "Slack__Webhooks__incident_autosave")]
     [InlineData("PagerDuty:RoutingKey", "PagerDuty__RoutingKey")]
     [InlineData("PagerDuty:ApiToken", "PagerDuty__ApiToken")]
-    [InlineData("PipelineStorage", "PipelineStorage")]
+    [InlineData("FlagService:Token", "FlagService__Token")]
     public void An_unresolved_Key_Vault_reference_is_rejected_naming_the_setting(string key, string appSetting)
     {
         const string reference = "@Microsoft.KeyVault(SecretUri=https://kv-autosave-dev.vault.azure.net/secrets/some-secret/)";
@@ -149,15 +152,16 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     }
 
     [Fact]
-    public void A_malformed_pipeline_connection_string_fails_at_registration_without_echoing_the_key()
+    public void A_malformed_storage_connection_string_fails_at_registration_naming_the_setting_without_echoing_the_key()
     {
         File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
-        var config = Config(("PipelineStorage", $"AccountName=x;AccountKey={KeyMarker};BlobEndpoint=not a url"),
+        var config = Config(("AzureWebJobsStorage", $"AccountName=x;AccountKey={KeyMarker};BlobEndpoint=not a url"),
             ("Telemetry:Path", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl")), ("Reporter:DryRun", "true"));
 
         var ex = Assert.Throws<ConfigurationException>(() => new ServiceCollection().AddRolloutPipeline(config, _appDir));
 
         Assert.DoesNotContain(KeyMarker, ex.Message);
+        Assert.Contains("AzureWebJobsStorage is not a usable Azure Storage connection string", ex.Message);
     }
 
     [Fact]
@@ -206,8 +210,7 @@ public sealed class FunctionsPipelineAzuriteTests(AzuriteFixture azurite) : IDis
         slack.UseSlackDefaults(IncidentHook);
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage:accountName"] = "identity-based-runtime-connection", // what Azure sets; unusable by the pipeline
-            ["PipelineStorage"] = azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = azurite.ConnectionString, // the runtime's connection is the pipeline's
             ["Telemetry:Path"] = RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl"),
             ["Analyzer:InitialPhase"] = "B",
             ["Slack:Webhooks:autosave_rollout"] = slack.Url(RolloutHook).ToString(),
@@ -252,8 +255,7 @@ public sealed class FunctionsPipelineAzuriteTests(AzuriteFixture azurite) : IDis
 
     private async Task<string> TakeOneAsync(string queueName)
     {
-        using var http = azurite.CreateHttpClient();
-        var queue = new AzureQueueFactory(azurite.Connection, http, QueueMessageEncoding.Base64).GetQueue(queueName);
+        var queue = azurite.Queues(QueueMessageEncoding.Base64).GetQueue(queueName);
         var message = Assert.Single(await queue.ReceiveAsync(32, TimeSpan.FromSeconds(30)));
         await queue.DeleteAsync(message);
         return message.Text;

@@ -286,8 +286,8 @@ public sealed class AzuriteDeadLetterServiceTests : DeadLetterServiceContract, I
     public AzuriteDeadLetterServiceTests(AzuriteFixture azurite)
     {
         _http = azurite.CreateHttpClient();
-        Queues = new AzureQueueFactory(azurite.Connection, _http);
-        Blobs = new AzureBlobStore(azurite.Connection, _http);
+        Queues = azurite.Queues();
+        Blobs = azurite.BlobStore();
     }
 
     protected override IQueueFactory Queues { get; }

@@ -23,11 +23,11 @@ public sealed class JsClientInteropTests(AzuriteFixture azurite) : IDisposable
     {
         var container = AzuriteFixture.UniqueName("interop");
         var queueName = AzuriteFixture.UniqueName("interop");
-        var store = new AzureBlobStore(azurite.Connection, _http);
+        var store = azurite.BlobStore();
         var etag = await store.PutAsync($"{container}/2026/11/20/1015 ü.jsonl", Encoding.UTF8.GetBytes(Payload), WriteCondition.None);
         await store.AppendAsync($"{container}/logs/rejected.jsonl", "a\n"u8.ToArray());
         await store.AppendAsync($"{container}/logs/rejected.jsonl", "b\n"u8.ToArray());
-        var queue = new AzureQueueFactory(azurite.Connection, _http).GetQueue(queueName);
+        var queue = azurite.Queues().GetQueue(queueName);
         await queue.CreateIfNotExistsAsync();
         await queue.SendAsync(Payload);
 
@@ -53,7 +53,7 @@ public sealed class JsClientInteropTests(AzuriteFixture azurite) : IDisposable
 
         var output = await RunAsync("write", container, queueName, "in/from js+é.json", "in/append.log", Payload);
 
-        var store = new AzureBlobStore(azurite.Connection, _http);
+        var store = azurite.BlobStore();
         var blob = await store.TryGetAsync($"{container}/in/from js+é.json");
         Assert.NotNull(blob);
         Assert.Equal(Payload, Encoding.UTF8.GetString(blob.Content));
@@ -65,7 +65,7 @@ public sealed class JsClientInteropTests(AzuriteFixture azurite) : IDisposable
         await foreach (var path in store.ListAsync($"{container}/in/")) listed.Add(path);
         Assert.Equal([$"{container}/in/append.log", $"{container}/in/from js+é.json"], listed);
 
-        var queue = new AzureQueueFactory(azurite.Connection, _http).GetQueue(queueName);
+        var queue = azurite.Queues().GetQueue(queueName);
         var message = Assert.Single(await queue.ReceiveAsync(32, TimeSpan.FromSeconds(30)));
         Assert.Equal(Payload, message.Text);
         Assert.Equal(output.GetProperty("messageId").GetString(), message.Id);

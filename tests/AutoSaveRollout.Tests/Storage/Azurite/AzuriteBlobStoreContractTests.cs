@@ -11,7 +11,7 @@ public sealed class AzuriteBlobStoreContractTests(AzuriteFixture azurite) : Blob
 {
     private readonly HttpClient _http = azurite.CreateHttpClient();
 
-    protected override Task<IBlobStore> CreateStoreAsync() => Task.FromResult<IBlobStore>(new AzureBlobStore(azurite.Connection, _http));
+    protected override Task<IBlobStore> CreateStoreAsync() => Task.FromResult<IBlobStore>(azurite.BlobStore());
 
     public void Dispose() => _http.Dispose();
 }

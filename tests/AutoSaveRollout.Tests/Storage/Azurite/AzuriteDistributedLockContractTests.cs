@@ -11,7 +11,7 @@ public sealed class AzuriteDistributedLockContractTests(AzuriteFixture azurite) 
 {
     private readonly HttpClient _http = azurite.CreateHttpClient();
 
-    protected override IDistributedLock CreateLock() => new AzureBlobLeaseLock(azurite.Connection, _http);
+    protected override IDistributedLock CreateLock() => azurite.Lock();
 
     public void Dispose() => _http.Dispose();
 }

@@ -1,3 +1,4 @@
+using Azure.Storage.Queues;
 using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Tests.Storage.Contracts;
@@ -11,7 +12,7 @@ public sealed class AzuriteQueueContractTests(AzuriteFixture azurite) : QueueCon
 {
     private readonly HttpClient _http = azurite.CreateHttpClient();
 
-    protected override IQueueFactory CreateQueues() => new AzureQueueFactory(azurite.Connection, _http);
+    protected override IQueueFactory CreateQueues() => azurite.Queues();
 
     public void Dispose() => _http.Dispose();
 }
@@ -22,7 +23,7 @@ public sealed class AzuriteQueueNoEncodingContractTests(AzuriteFixture azurite) 
 {
     private readonly HttpClient _http = azurite.CreateHttpClient();
 
-    protected override IQueueFactory CreateQueues() => new AzureQueueFactory(azurite.Connection, _http, QueueMessageEncoding.None);
+    protected override IQueueFactory CreateQueues() => azurite.Queues(QueueMessageEncoding.None);
 
     public void Dispose() => _http.Dispose();
 }
