@@ -28,9 +28,12 @@ public sealed unsafe class FingerprintSet : IDisposable
     /// <summary>The 64-bit fingerprint of <paramref name="key"/> (XxHash3, seed 0; never 0, the empty-slot marker).</summary>
     public static ulong Fingerprint(ReadOnlySpan<byte> key)
     {
-        var h = XxHash3.HashToUInt64(key);
+        var h = FingerprintOverride is { } f ? f(key) : XxHash3.HashToUInt64(key);
         return h == 0 ? 1 : h;
     }
+
+    /// <summary>Tests only: a deliberately weak fingerprint, so that collisions (and the exact re-collection) happen.</summary>
+    internal static Func<ReadOnlySpan<byte>, ulong>? FingerprintOverride { get; set; }
 
     /// <summary>Adds <paramref name="fingerprint"/> (non-zero); false when it was already present.</summary>
     public bool Add(ulong fingerprint)
