@@ -50,7 +50,7 @@ for n in "${sizes[@]}"; do
   printf 'median wall: ours %.2f s, duckdb %.2f s, ratio %.2f (target <= 0.50); median cpu: ours %.2f s, duckdb %.2f s, ratio %.2f\n' \
     "$ow" "$dw" "$(echo "$ow / $dw" | bc -l)" "$oc" "$dc" "$(echo "$oc / $dc" | bc -l)"
   printf 'peak RSS (max of runs): ours %d MiB (budget 64 MiB + 24 B/event = %d MiB), duckdb %d MiB\n' $((om / 1024)) "$budget" $((dm / 1024))
-  echo "ours:   $(grep -o '"p95_s": {[^}]*' -m1 "$tmp/ours.out" | tr -d '\n ' | cut -c1-60) $(grep -m1 -o 'Samples.*' "$tmp/ours.out" || true)"
+  echo "ours:   p95_s $(grep -A1 '"p95_s": {' "$tmp/ours.out" | grep -m1 -o '[0-9][0-9.e+-]*' || true), $(sed -n '/"samples": {/,/}/p' "$tmp/ours.out" | tr -d ' \n')"
   echo "duckdb: $(cat "$tmp/duck.out")"
   [ "${KEEP:-0}" = 1 ] || rm -f "$f"
 done
