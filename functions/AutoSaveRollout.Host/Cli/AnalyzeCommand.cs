@@ -39,8 +39,8 @@ internal static class AnalyzeCommand
             var templates = TemplateRenderer.Load(Environment.GetEnvironmentVariable("Reporter__TemplatesPath"));
             var file = parse.GetValue(batch)!;
             if (!File.Exists(file)) throw new FileNotFoundException($"batch file not found: {file}");
-            var coverage = await new FileTelemetrySource(file).GetCoverageAsync(ct)
-                ?? throw new InvalidDataException($"no accepted telemetry event in {file}");
+            var source = new BatchFileSource(file);
+            var coverage = source.ScanCoverage(ct) ?? throw new InvalidDataException($"no accepted telemetry event in {file}");
 
             var root = parse.GetValue(store)!;
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
@@ -49,9 +49,9 @@ internal static class AnalyzeCommand
                 Storage = StorageSelection.Embedded(root), Time = TimeProvider.System, DryRun = true, Policy = rolloutPolicy, Templates = templates,
             });
             var ports = pipeline.GetRequiredService<PipelinePorts>();
-            var window = (await new ReplayRunner(ports, rolloutPolicy, templates).RunWindowsAsync(new BatchFileSource(file), [coverage.First],
+            var window = (await new ReplayRunner(ports, rolloutPolicy, templates).RunWindowsAsync(source, [coverage.First],
                 new ReplayOptions(p, DryRun: true, TimeSpan.Zero, HostJsonSettings.Defaults.Queues),
-                new CollectorOptions { AcceptAnyTimestamp = true }, ct)).Single();
+                new CollectorOptions { AcceptAnyTimestamp = true, BlockBytes = 4 << 20 }, ct)).Single();
             if (coverage.First != coverage.Last)
                 Console.Error.WriteLine($"note: {file} spans windows {coverage.First} to {coverage.Last}; analysed as one batch");
             Console.WriteLine(JsonSerializer.Serialize(window.Decision, Json.Pretty));

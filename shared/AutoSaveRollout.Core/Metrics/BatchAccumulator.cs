@@ -1,15 +1,17 @@
-using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace AutoSaveRollout.Core.Metrics;
 
 /// <summary>
 /// Streaming per-window counters for the Analyzer. Memory grows only with the number of completed-save durations
-/// (8 bytes each, pooled), never with the raw batch size. Not thread-safe. Dispose returns the pooled buffer.
+/// (8 bytes each, in one native buffer grown with <c>realloc</c>, so growing does not copy through a second managed array
+/// and <see cref="Dispose"/> gives the memory back to the OS at once), never with the raw batch size. Not thread-safe.
 /// </summary>
-public sealed class BatchAccumulator : IDisposable
+public sealed unsafe class BatchAccumulator : IDisposable
 {
-    private double[] _durations = ArrayPool<double>.Shared.Rent(256);
-    private int _count;
+    private double* _durations;
+    private long _capacity;
+    private long _count;
 
     /// <summary>Number of <c>autosave.save.completed</c> events.</summary>
     public long Completed => _count;
@@ -26,12 +28,11 @@ public sealed class BatchAccumulator : IDisposable
     /// <summary>Adds a completed save of <paramref name="durationMs"/> milliseconds.</summary>
     public void AddCompleted(double durationMs)
     {
-        if (_count == _durations.Length)
+        if (_count == _capacity)
         {
-            var bigger = ArrayPool<double>.Shared.Rent(_durations.Length * 2);
-            Array.Copy(_durations, bigger, _count);
-            ArrayPool<double>.Shared.Return(_durations);
-            _durations = bigger;
+            var capacity = Math.Max(4096, _capacity * 2);
+            _durations = (double*)NativeMemory.Realloc(_durations, (nuint)(capacity * sizeof(double)));
+            _capacity = capacity;
         }
         _durations[_count++] = durationMs;
     }
@@ -46,10 +47,14 @@ public sealed class BatchAccumulator : IDisposable
     /// <summary>Adds a history drift event.</summary>
     public void AddDrift() => DriftEvents++;
 
-    /// <summary>P95 save latency in SECONDS (type 7 on the millisecond values, then ÷ 1000); null with no completed save.</summary>
+    /// <summary>
+    /// P95 save latency in SECONDS (type 7 on the millisecond values, then ÷ 1000); null with no completed save. Uses
+    /// <see cref="Percentile.Type7Select"/> (same result as sorting, in linear time); reorders the kept durations.
+    /// </summary>
     public double? P95Seconds()
     {
-        var ms = Percentile.Type7(_durations.AsSpan(0, _count), 0.95);
+        if (_count > int.MaxValue) throw new InvalidOperationException("more than 2^31 durations in one window");
+        var ms = Percentile.Type7Select(new Span<double>(_durations, (int)_count), 0.95);
         return ms / 1000.0;
     }
 
@@ -63,8 +68,12 @@ public sealed class BatchAccumulator : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_durations.Length > 0) ArrayPool<double>.Shared.Return(_durations);
-        _durations = [];
-        _count = 0;
+        NativeMemory.Free(_durations);
+        _durations = null;
+        _capacity = _count = 0;
+        GC.SuppressFinalize(this);
     }
+
+    /// <summary>Frees the native buffer if <see cref="Dispose"/> was not called.</summary>
+    ~BatchAccumulator() => Dispose();
 }

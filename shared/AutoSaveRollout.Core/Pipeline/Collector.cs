@@ -237,111 +237,72 @@ public sealed class Collector
         }
     }
 
+    // First with the compact duplicate set (fingerprints); in the unlikely case that two different event ids share a
+    // fingerprint, the window is collected again with the exact set of id strings.
     private async Task<BatchManifest> CollectNewAsync(TimeWindow window, CancellationToken ct)
+    {
+        if (await CollectNewAsync(window, exactIds: false, ct).ConfigureAwait(false) is { } manifest) return manifest;
+        _log.LogWarning("window {Window}: two event ids share a 64-bit fingerprint; collecting again with exact ids", window);
+        return await CollectNewAsync(window, exactIds: true, ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("exact duplicate detection cannot collide");
+    }
+
+    private async Task<BatchManifest?> CollectNewAsync(TimeWindow window, bool exactIds, CancellationToken ct)
     {
         var batchPath = StorePaths.Batch(window);
         var rejectedPath = StorePaths.Rejected(window);
         await _blobs.CreateAppendBlobAsync(batchPath, ct).ConfigureAwait(false);
         await _blobs.DeleteAsync(rejectedPath, ct).ConfigureAwait(false);
 
-        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal)
-        {
-            [EventNames.SaveCompleted] = 0, [EventNames.SaveError] = 0, [EventNames.HistoryDrift] = 0,
-        };
-        var ignored = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var seenIds = new HashSet<string>(StringComparer.Ordinal);
-        long rejected = 0, duplicates = 0, batchBytes = 0;
+        using var run = new BatchBuilder(window, _options.AcceptAnyTimestamp, exactIds);
+        long batchBytes = 0;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var batchBuffer = new ArrayBufferWriter<byte>(64 * 1024);
-        var rejectedBuffer = new ArrayBufferWriter<byte>(4 * 1024);
-        var writerOptions = new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
         async Task FlushBatchAsync()
         {
-            if (batchBuffer.WrittenCount == 0) return;
-            sha.AppendData(batchBuffer.WrittenSpan);
-            batchBytes += batchBuffer.WrittenCount;
-            await _blobs.AppendAsync(batchPath, batchBuffer.WrittenMemory, ct).ConfigureAwait(false);
-            batchBuffer.ResetWrittenCount();
+            if (run.Batch.WrittenCount == 0) return;
+            sha.AppendData(run.Batch.WrittenSpan);
+            batchBytes += run.Batch.WrittenCount;
+            await _blobs.AppendAsync(batchPath, run.Batch.WrittenMemory, ct).ConfigureAwait(false);
+            run.Batch.ResetWrittenCount();
         }
 
         async Task FlushRejectedAsync()
         {
-            if (rejectedBuffer.WrittenCount == 0) return;
-            await _blobs.AppendAsync(rejectedPath, rejectedBuffer.WrittenMemory, ct).ConfigureAwait(false);
-            rejectedBuffer.ResetWrittenCount();
-        }
-
-        void Reject(RawLine line, string reason)
-        {
-            rejected++;
-            using var w = new Utf8JsonWriter(rejectedBuffer, writerOptions);
-            w.WriteStartObject();
-            w.WriteString("source", line.Source);
-            w.WriteNumber("line", line.LineNumber);
-            w.WriteString("reason", reason);
-            w.WriteString("text", RejectedText(line.Text));
-            w.WriteEndObject();
-            w.Flush();
-            rejectedBuffer.Write("\n"u8);
+            if (run.RejectedLines.WrittenCount == 0) return;
+            await _blobs.AppendAsync(rejectedPath, run.RejectedLines.WrittenMemory, ct).ConfigureAwait(false);
+            run.RejectedLines.ResetWrittenCount();
         }
 
         await foreach (var line in _source.ReadWindowAsync(window, ct).ConfigureAwait(false))
         {
-            var parsed = TelemetryLineParser.Parse(line.Text);
-            switch (parsed.Outcome)
-            {
-                case LineOutcome.Blank:
-                    continue;
-                case LineOutcome.Rejected:
-                    Reject(line, parsed.Reason!);
-                    break;
-                case LineOutcome.Accepted:
-                    var e = parsed.Event!;
-                    if (!window.Contains(e.Timestamp) && !_options.AcceptAnyTimestamp)
-                    {
-                        Reject(line, $"ts {Rfc3339.Format(e.Timestamp)} outside the requested window {window}");
-                        break;
-                    }
-                    if (!seenIds.Add(e.EventId))
-                    {
-                        duplicates++;
-                        break;
-                    }
-                    if (e.Kind == TelemetryEventKind.Other)
-                    {
-                        ignored[e.EventName] = ignored.GetValueOrDefault(e.EventName) + 1;
-                        break;
-                    }
-                    counts[e.EventName]++;
-                    WriteNormalised(batchBuffer, e, writerOptions);
-                    break;
-            }
-            if (batchBuffer.WrittenCount >= _options.BlockBytes) await FlushBatchAsync().ConfigureAwait(false);
-            if (rejectedBuffer.WrittenCount >= _options.BlockBytes) await FlushRejectedAsync().ConfigureAwait(false);
+            run.Add(line);
+            if (run.Batch.WrittenCount >= _options.BlockBytes) await FlushBatchAsync().ConfigureAwait(false);
+            if (run.RejectedLines.WrittenCount >= _options.BlockBytes) await FlushRejectedAsync().ConfigureAwait(false);
         }
         await FlushBatchAsync().ConfigureAwait(false);
         await FlushRejectedAsync().ConfigureAwait(false);
+        if (run.HasContestedIds && !await run.ConfirmRepeatsAsync(_blobs, batchPath, ct).ConfigureAwait(false)) return null;
 
         var writtenAt = _time.GetUtcNow();
         var latency = (writtenAt - window.End).TotalSeconds;
         var events = new List<string>();
         if (writtenAt - window.End > _options.DelayedAfter) events.Add(DelayedEvent);
-        if (rejected > 0) _log.LogWarning("window {Window}: {Rejected} telemetry line(s) rejected, see {Path}", window, rejected, rejectedPath);
+        if (run.Rejected > 0) _log.LogWarning("window {Window}: {Rejected} telemetry line(s) rejected, see {Path}", window, run.Rejected, rejectedPath);
 
         return new BatchManifest
         {
             WindowStart = window.Start,
             WindowEnd = window.End,
             Source = _source.Description,
-            Counts = counts,
-            Ignored = ignored,
-            Rejected = rejected,
-            Duplicates = duplicates,
+            Counts = run.Counts,
+            Ignored = run.Ignored,
+            Rejected = run.Rejected,
+            Duplicates = run.Duplicates,
             BatchPath = batchPath,
             BatchSha256 = Convert.ToHexStringLower(sha.GetHashAndReset()),
             BatchBytes = batchBytes,
-            RejectedPath = rejected > 0 ? rejectedPath : null,
+            RejectedPath = run.Rejected > 0 ? rejectedPath : null,
             WrittenAt = writtenAt,
             CollectorLatencyS = latency,
             Events = events,

@@ -30,7 +30,7 @@ public readonly record struct ParsedLine(LineOutcome Outcome, TelemetryEvent? Ev
 /// rejected even where it is not required (null counts as absent where the field is not required). Duplicate property
 /// names are rejected. A UTF-8 BOM and a trailing CR are tolerated. Never throws on bad input.
 /// </summary>
-public static class TelemetryLineParser
+public static partial class TelemetryLineParser
 {
     /// <summary>Lines longer than this (in UTF-16 code units, about 1 MiB) are rejected without parsing.</summary>
     public const int MaxLineLength = 1 << 20;
@@ -40,6 +40,7 @@ public static class TelemetryLineParser
     /// <summary>Parses one line (without its LF; a trailing CR and a leading BOM are stripped here).</summary>
     public static ParsedLine Parse(string line)
     {
+        if (TryParseFast(line, out var fast)) return fast;
         var text = line.AsSpan();
         if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
         if (text.Length > 0 && text[^1] == '\r') text = text[..^1];
