@@ -3,6 +3,7 @@ using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Hosting;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Functions;
 

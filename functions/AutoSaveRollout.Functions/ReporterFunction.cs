@@ -1,5 +1,6 @@
 using AutoSaveRollout.Core.Pipeline;
 using Microsoft.Azure.Functions.Worker;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Functions;
 

@@ -1,3 +1,4 @@
+using AutoSaveRollout.Azure;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Reliability;
 using Microsoft.Extensions.Configuration;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Telemetry;
 using AutoSaveRollout.Core.Windows;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Pipeline;
 

@@ -12,6 +12,7 @@ using AutoSaveRollout.Tests.Functions.Rpc;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Xunit.Abstractions;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Tests.Functions;
 
@@ -132,7 +133,7 @@ public sealed class FunctionsWorkerTests(AzuriteFixture azurite, ITestOutputHelp
         await SetClock(clockFile, windows[0].Start);
         // The state replay starts from.
         await new JsonRecordStore<RolloutState>(h.Ports.Blobs, StorePaths.RolloutState)
-            .UpdateAsync(_ => new RolloutState { Phase = Phase.A.ToWire(), PhaseSince = windows[0].Start, UpdatedAt = windows[0].Start });
+            .UpdateAsync(_ => RolloutState.Start(Phase.A.ToWire(), windows[0].Start));
 
         var settings = new Dictionary<string, string>
         {
