@@ -150,7 +150,7 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     [Fact]
     public void A_malformed_pipeline_connection_string_fails_at_registration_without_echoing_the_key()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_appDir, "policy.yaml"));
         var config = Config(("PipelineStorage", $"AccountName=x;AccountKey={KeyMarker};BlobEndpoint=not a url"),
             ("Telemetry:Path", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl")), ("Reporter:DryRun", "true"));
 
@@ -174,7 +174,7 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     [Fact]
     public void Outside_dry_run_missing_Slack_webhooks_fail_at_registration()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_appDir, "policy.yaml"));
         var config = Config(("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
             ("Telemetry:Path", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl")));
 
@@ -197,7 +197,7 @@ public sealed class FunctionsPipelineAzuriteTests(AzuriteFixture azurite) : IDis
     [Fact]
     public async Task Timer_then_analyze_then_report_run_on_one_storage_account_with_the_configured_phase()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_appDir, "policy.yaml"));
         File.Copy(RepoFiles.PathOf("host.json"), Path.Combine(_appDir, "host.json"));
         await using var slack = await RecordingServer.StartAsync();
         slack.UseSlackDefaults(RolloutHook);
