@@ -32,8 +32,19 @@ Rules implemented (from the spec):
     rollback_required = (status == violation); after a violation later windows use the previous phase
     (C->B, B->A, A->off); in 'off' status is 'off', rollback_required false, values still computed.
 
+  * Gate mode (rollout.gate.mode, default "confidence"; "point" = the rules above). In confidence mode, with
+    alpha = 1 - rollout.gate.confidence (default 0.95): error rate is tested with n = completed + errors, x = errors,
+    p0 = T/100; P95 with n = completed, k = durations (s) strictly > T, p0 = 0.05; p = P(X >= x | Binomial(n, p0)),
+    exact. Three look-backs in the current phase segment, pooled: this window, the last 4, the last 24 windows
+    (those that exist; empty windows count with zero saves). A look-back with completed + errors < min_samples is
+    not tested. violation if some tested look-back has x/n > p0 and p < alpha/3; else inconclusive as in point mode;
+    else warn (reason not_significant) if the window's value > T, warn if >= warn_ratio * T, else ok. Drift and
+    collector latency as in point mode.
+
 WINDOW FIELDS: window_start, phase, p95_s, error_rate_pct, history_drift, collector_latency_s, status,
-rollback_required, completed, errors, drift_events, rejected, duplicates, gates (per-metric status; extra field).
+rollback_required, completed, errors, drift_events, rejected, duplicates, gates (per-metric status; extra field),
+and in confidence mode `confidence`: per metric (save_p95_s, error_rate_pct) the look-backs [{look_back, n, count,
+p_value (null when not tested), significant}], `decided_by` and `reason`.
 """
 from __future__ import annotations
 
@@ -57,6 +68,8 @@ STEP_BACK = {"C": "B", "B": "A", "A": "off", "off": "off"}
 DEFAULT_POLICY = {
     "warn_ratio": 0.8,
     "min_samples": 50,
+    "gate_mode": "confidence",
+    "confidence": 0.95,
     "phases": {
         "A": {"save_p95_s": 2.5, "error_rate_pct": 1.0, "history_drift": 0.0, "collector_latency_s": 180.0},
         "B": {"save_p95_s": 2.0, "error_rate_pct": 0.5, "history_drift": 0.0, "collector_latency_s": 120.0},
@@ -209,6 +222,11 @@ def load_policy(path: str | None) -> dict:
         policy["warn_ratio"] = float(rollout["warn_ratio"])
     if "min_samples" in rollout:
         policy["min_samples"] = int(rollout["min_samples"])
+    gate_spec = rollout.get("gate") or {}
+    if "mode" in gate_spec:
+        policy["gate_mode"] = str(gate_spec["mode"])
+    if "confidence" in gate_spec:
+        policy["confidence"] = float(gate_spec["confidence"])
     for phase, spec in (rollout.get("phases") or {}).items():
         slo = (spec or {}).get("slo") or {}
         for key in ("save_p95_s", "error_rate_pct", "history_drift", "collector_latency_s"):
@@ -221,6 +239,71 @@ def p95(values: list[float]) -> float:
     if len(values) == 1:
         return float(values[0])
     return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
+def binomial_upper_tail(n: int, x: int, p: float) -> float:
+    """P(X >= x), X ~ Binomial(n, p): the smaller of the two tails summed term by term from log-gamma pmf values."""
+    if x <= 0:
+        return 1.0
+    if x > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+
+    def log_pmf(k):
+        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+
+    def tail_sum(ks):
+        # sum exp(log_pmf(k)) over ks, relative to the first (largest) term; stops once terms are negligible
+        first = None
+        total = 0.0
+        for k in ks:
+            lp = log_pmf(k)
+            if first is None:
+                first = lp
+            term = math.exp(lp - first)
+            total += term
+            if term < 1e-17 * total:
+                break
+        return total * math.exp(first) if first is not None else 0.0
+
+    mean = n * p
+    if x > mean:  # upper tail: terms decrease from x upwards
+        return min(1.0, tail_sum(range(x, n + 1)))
+    # lower tail P(X <= x-1): terms decrease from x-1 downwards
+    return max(0.0, 1.0 - tail_sum(range(x - 1, -1, -1)))
+
+
+LOOK_BACKS = (("15m", 1), ("1h", 4), ("6h", 24))
+
+
+def confidence_tests(history: list[dict], key_n: str, key_x: str, p0: float, min_samples: int, alpha: float) -> dict:
+    """The three look-back tests of one metric; `history` = counts of the phase segment's windows, oldest first."""
+    tests = []
+    for name, count in LOOK_BACKS:
+        pooled = history[-count:]
+        saves = sum(h["saves"] for h in pooled)
+        n = sum(h[key_n] for h in pooled)
+        x = sum(h[key_x] for h in pooled)
+        tested = saves >= min_samples and n > 0
+        p_value = binomial_upper_tail(n, x, p0) if tested else None
+        significant = tested and x > p0 * n and p_value < alpha / 3
+        tests.append({"look_back": name, "n": n, "count": x, "p_value": p_value, "significant": significant})
+    best = min((t for t in tests if t["significant"]), key=lambda t: t["p_value"], default=None)
+    return {"tests": tests, "decided_by": best["look_back"] if best else None}
+
+
+def confidence_gate(value, threshold: float, warn_ratio: float, conclusive: bool, evidence: dict) -> str:
+    evidence["reason"] = None
+    if evidence["decided_by"] is not None:
+        return "violation"
+    if not conclusive or value is None:
+        return "inconclusive"
+    if value > threshold:
+        evidence["reason"] = "not_significant"
+        return "warn"
+    return "warn" if value >= warn_ratio * threshold else "ok"
 
 
 def gate(value, threshold: float, warn_ratio: float, warn_allowed: bool = True) -> str:
@@ -280,12 +363,13 @@ def compute(paths: list[str], start_phase: str, policy: dict, latency: float, er
     rows = []
     phase = start_phase
     segment: list[int] = []  # drift counts of the current phase segment
+    counts: list[dict] = []  # confidence mode: saves / errors / completed / slower-than-T counts of the segment
     segment_phase = None
     w = first
     while w <= last:
         b = windows.get(w) or {"durations": [], "completed": 0, "errors": 0, "drift": 0, "duplicates": 0}
         if phase != segment_phase:
-            segment, segment_phase = [], phase
+            segment, counts, segment_phase = [], [], phase
         segment.append(b["drift"])
         recent = segment[-4:]
         total = b["completed"] + b["errors"]
@@ -294,9 +378,27 @@ def compute(paths: list[str], start_phase: str, policy: dict, latency: float, er
         drift = sum(recent) / len(recent)
 
         thresholds = policy["phases"].get(phase)
+        confidence = None
         if thresholds is None:  # off
             gates = {"save_p95_s": "off", "error_rate_pct": "off", "history_drift": "off", "collector_latency_s": "off"}
             status = "off"
+        elif policy.get("gate_mode", "confidence") == "confidence":
+            wr = policy["warn_ratio"]
+            enough = total >= policy["min_samples"]
+            slower = sum(1 for d in b["durations"] if d / 1000.0 > thresholds["save_p95_s"])
+            counts.append({"saves": total, "errors": b["errors"], "completed": b["completed"], "slower": slower})
+            alpha = 1.0 - policy["confidence"]
+            err_ev = confidence_tests(counts, "saves", "errors", thresholds["error_rate_pct"] / 100.0, policy["min_samples"], alpha)
+            p95_ev = confidence_tests(counts, "completed", "slower", 0.05, policy["min_samples"], alpha)
+            gates = {
+                "save_p95_s": confidence_gate(p95_s, thresholds["save_p95_s"], wr, enough and p95_s is not None, p95_ev),
+                "error_rate_pct": confidence_gate(error_rate, thresholds["error_rate_pct"], wr, enough and error_rate is not None, err_ev),
+                "history_drift": gate(drift, thresholds["history_drift"], wr, warn_allowed=False),
+                "collector_latency_s": gate(latency, thresholds["collector_latency_s"], wr),
+            }
+            values = gates.values()
+            status = next((s for s in ("violation", "warn", "inconclusive") if s in values), "ok")
+            confidence = {"save_p95_s": p95_ev, "error_rate_pct": err_ev}
         else:
             wr = policy["warn_ratio"]
             enough = total >= policy["min_samples"]
@@ -325,6 +427,8 @@ def compute(paths: list[str], start_phase: str, policy: dict, latency: float, er
             "duplicates": b["duplicates"],
             "gates": gates,
         })
+        if confidence is not None:
+            rows[-1]["confidence"] = confidence
         if status == "violation":
             phase = STEP_BACK[phase]
         w += dt.timedelta(seconds=WINDOW_SECONDS)

@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_metrics as rm  # noqa: E402
 
 POLICY = rm.load_policy(None)
+POLICY["gate_mode"] = "point"  # these tests are about the point-estimate gate; confidence mode: class ConfidenceMode
 
 
 def line(i, ts, event="autosave.save.completed", **fields):
@@ -132,8 +133,63 @@ class Gates(Base):
 class Policy(unittest.TestCase):
     def test_repository_policy_matches_builtin_defaults(self):
         here = os.path.dirname(os.path.abspath(__file__))
-        self.assertEqual(rm.load_policy(os.path.join(here, "..", "..", "policy.yaml")), POLICY)
+        self.assertEqual(rm.load_policy(os.path.join(here, "..", "..", "policy.yaml")), rm.load_policy(None))
 
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConfidenceMode(Base):
+    # P(X >= x | Binomial(n, p)) references from exact rational arithmetic (fractions), independent of lgamma.
+    @staticmethod
+    def exact_tail(n, x, p):
+        from fractions import Fraction
+        from math import comb
+        p = Fraction(p)
+        return float(sum(comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(x, n + 1)))
+
+    def test_binomial_tail_against_exact_fractions(self):
+        for n, x, p in [(10, 3, "0.1"), (225, 7, "0.01"), (225, 3, "0.01"), (900, 20, "0.01"), (1350, 12, "0.005"), (400, 0, "0.05")]:
+            from fractions import Fraction
+            expected = self.exact_tail(n, x, Fraction(p))
+            self.assertAlmostEqual(rm.binomial_upper_tail(n, x, float(Fraction(p))) / expected, 1.0, places=10, msg=(n, x, p))
+
+    def run_conf(self, windows, phase="A"):
+        # windows: list of (completed, errors) with all durations 100 ms, one window each, consecutive
+        lines, i = [], 0
+        for w, (completed, errors) in enumerate(windows):
+            for j in range(completed + errors):
+                i += 1
+                ts = f"2026-11-20T{8 + w // 4:02d}:{(w % 4) * 15 + j * 14 // (completed + errors):02d}:00Z"
+                lines.append(line(i, ts) if j < completed else line(i, ts, event="autosave.save.error"))
+        policy = rm.load_policy(None)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "t.jsonl")
+            with open(path, "w") as fh:
+                fh.write("\n".join(lines) + "\n")
+            return rm.compute([path], phase, policy, 0.0, err=io.StringIO())
+
+    def test_noise_is_a_warn_and_a_sustained_excess_a_violation_of_the_hour(self):
+        rows = self.run_conf([(222, 3)])
+        self.assertEqual(rows[0]["status"], "warn")
+        self.assertEqual(rows[0]["confidence"]["error_rate_pct"]["reason"], "not_significant")
+        # 5/225 per window: the second window pools 10/450, p = 0.016573 < 0.05/3
+        rows = self.run_conf([(220, 5)] * 2)
+        self.assertEqual([r["status"] for r in rows], ["warn", "violation"])
+        ev = rows[1]["confidence"]["error_rate_pct"]
+        self.assertEqual(ev["decided_by"], "1h")
+        self.assertEqual((ev["tests"][1]["n"], ev["tests"][1]["count"]), (450, 10))
+        self.assertAlmostEqual(ev["tests"][1]["p_value"] / self.exact_tail(450, 10, __import__("fractions").Fraction(1, 100)), 1.0, places=10)
+        # 4/225 per window: only the 6h look-back, pooling more than 4 windows, gets significant
+        rows = self.run_conf([(221, 4)] * 8)
+        first = next(i for i, r in enumerate(rows) if r["status"] == "violation")
+        self.assertGreater(first, 3)
+        self.assertEqual(rows[first]["confidence"]["error_rate_pct"]["decided_by"], "6h")
+
+    def test_min_samples_per_look_back(self):
+        rows = self.run_conf([(40, 0), (40, 0), (40, 0), (30, 10)])
+        ev = rows[3]["confidence"]["error_rate_pct"]
+        self.assertIsNone(ev["tests"][0]["p_value"])
+        self.assertEqual(ev["decided_by"], "1h")
+        self.assertEqual(rows[3]["status"], "violation")

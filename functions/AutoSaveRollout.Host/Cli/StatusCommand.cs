@@ -52,6 +52,7 @@ internal static class StatusCommand
             {
                 console.WriteLine($"latest window: {card.Window} phase {card.Phase} status {card.Status} " +
                                   $"p95={F(card.P95, "F3")}s err={F(card.ErrRate, "F2")}% drift={F(card.Drift, "0.##")} latency={F(card.CollectorLatency, "0.#")}s");
+                if (card.Evidence is { } evidence) console.WriteLine($"gate evidence ({card.Gate?.Mode} {card.Gate?.Confidence.ToString(CultureInfo.InvariantCulture)}): {evidence}"); // gates (issue 11)
             }
             var table = new Table().Border(TableBorder.Simple);
             foreach (var c in new[] { "window (UTC)", "phase", "status", "p95 s", "err %", "violations", "decision" }) table.AddColumn(c);

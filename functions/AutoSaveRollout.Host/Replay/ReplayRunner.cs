@@ -145,6 +145,11 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
             ["decision_id"] = d?.DecisionId,
             ["actions"] = w.Outbox?.Actions.Select(a => new { id = a.Id, status = a.Status }).ToList(),
         };
+        if (d?.Gate is { } gate) // gates (issue 11): confidence mode only, so point-mode lines are unchanged
+        {
+            line["evidence"] = gate.Summary();
+            line["gate"] = gate;
+        }
         return JsonSerializer.Serialize(line, Json.Compact);
     }
 

@@ -58,6 +58,18 @@ public sealed unsafe class BatchAccumulator : IDisposable
         return ms / 1000.0;
     }
 
+    /// <summary>
+    /// Completed saves whose duration is strictly greater than <paramref name="seconds"/> SECONDS (compared as
+    /// duration_ms ÷ 1000, like <see cref="P95Seconds"/>): k of the confidence gate's P95 test (issue 11).
+    /// </summary>
+    public long CountAboveSeconds(double seconds)
+    {
+        long k = 0;
+        foreach (var ms in _durations.AsSpan(0, _count))
+            if (ms / 1000.0 > seconds) k++;
+        return k;
+    }
+
     /// <summary>Error rate in PERCENT: 100 × errors / (completed + errors); null when there is no save at all.</summary>
     public double? ErrorRatePct()
     {

@@ -44,6 +44,7 @@ public sealed class Analyzer
     private readonly AnalyzerOptions _options;
     private readonly ILogger _log;
     private readonly JsonRecordStore<RolloutState> _state;
+    private readonly LookBackReader _lookBack; // gates (issue 11)
 
     /// <summary>Creates the stage.</summary>
     public Analyzer(IBlobStore blobs, IQueueFactory queues, RolloutPolicy policy, TimeProvider time,
@@ -56,6 +57,7 @@ public sealed class Analyzer
         _options = options ?? new AnalyzerOptions();
         _log = log ?? (ILogger)NullLogger.Instance;
         _state = new JsonRecordStore<RolloutState>(blobs, StorePaths.RolloutState);
+        _lookBack = new LookBackReader(blobs); // gates (issue 11)
     }
 
     /// <summary>
@@ -146,7 +148,11 @@ public sealed class Analyzer
         var previous = await PreviousDriftCountsAsync(window, phase, ct).ConfigureAwait(false);
         var (drift, driftWindows) = HistoryDrift.MovingAverage(acc.DriftEvents, previous);
         var measurements = new Measurements(acc.Completed, acc.Errors, acc.P95Seconds(), acc.ErrorRatePct(), drift, manifest.CollectorLatencyS);
-        return BuildDecision(window, phase, measurements, acc, driftWindows, manifest, _policy, _options.CliName, _time.GetUtcNow());
+        // gates: confidence mode pools the counts of earlier windows of the phase segment (issue 11)
+        var lookBack = _policy.Gate.Mode == GateMode.Confidence && phase != Phase.Off
+            ? await _lookBack.PreviousAsync(window, phase, _policy.For(phase).Slo, ct).ConfigureAwait(false)
+            : null;
+        return BuildDecision(window, phase, measurements, acc, driftWindows, manifest, _policy, _options.CliName, _time.GetUtcNow(), lookBack);
     }
 
     /// <summary>Streams a normalised batch into <paramref name="acc"/>. Lines that are not batch events are skipped.</summary>
@@ -211,11 +217,16 @@ public sealed class Analyzer
         return counts;
     }
 
-    /// <summary>Builds the decision record for a window from its measurements (pure; used by the stage and by tests).</summary>
+    /// <summary>
+    /// Builds the decision record for a window from its measurements (pure; used by the stage and by tests). In confidence
+    /// mode (<see cref="RolloutPolicy.Gate"/>) <paramref name="lookBack"/> holds the counts of the earlier windows of the
+    /// phase segment, most recent first (null or empty: the window alone).
+    /// </summary>
     public static DecisionRecord BuildDecision(TimeWindow window, Phase phase, Measurements m, BatchAccumulator acc, int driftWindows,
-        BatchManifest manifest, RolloutPolicy policy, string cliName, DateTimeOffset now)
+        BatchManifest manifest, RolloutPolicy policy, string cliName, DateTimeOffset now, IReadOnlyList<WindowCounts>? lookBack = null)
     {
-        var gate = SloGate.Evaluate(m, phase, policy);
+        // gates: point mode is SloGate exactly; confidence mode adds the binomial tests and their evidence (issue 11)
+        var (gate, evidence) = GateEvaluation.Evaluate(m, acc, phase, policy, lookBack);
         var id = DecisionId(policy.Flag, window, phase, manifest.BatchSha256, policy.Sha256);
         var next = gate.RollbackRequired ? phase.StepBack() : phase;
         RollbackPlan? rollback = null;
@@ -244,6 +255,7 @@ public sealed class Analyzer
             BatchSha256 = manifest.BatchSha256,
             BatchPath = manifest.BatchPath,
             DecidedAt = now,
+            Gate = evidence, // gates (issue 11)
         };
     }
 

@@ -143,6 +143,14 @@ public sealed record DecisionRecord
     public required string BatchPath { get; init; }
     /// <summary>When the decision was made (UTC).</summary>
     public required DateTimeOffset DecidedAt { get; init; }
+    // gates (issue 11)
+    /// <summary>
+    /// Confidence-mode evidence (<c>rollout.gate.mode: confidence</c>): the window's counts for later look-backs and, per
+    /// sampled metric and look-back, n, the count, the p-value and which look-back decided. Null (and not written) in
+    /// point mode and in phase off.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public AutoSaveRollout.Core.Gates.GateEvidence? Gate { get; init; }
 }
 
 /// <summary>Collector progress (<see cref="StorePaths.CollectorState"/>).</summary>

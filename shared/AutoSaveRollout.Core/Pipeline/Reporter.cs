@@ -167,6 +167,7 @@ public sealed class Reporter
         ["metric"] = incident.Metric,
         ["cmd"] = NoRollbackCommand,
         ["initiator"] = initiator,
+        ["evidence"] = "", // gates (issue 11): no decision, no statistical evidence
     };
 
     /// <summary>PagerDuty dedup key of a collector incident: <c>{flag}/{phase}/{yyyyMMddTHHmmZ}/collector.retry_exhausted</c>.</summary>
@@ -338,7 +339,8 @@ public sealed class Reporter
     /// <summary>
     /// Placeholder values for a decision: <c>phase</c>; <c>window</c> as an ISO 8601 interval; <c>p95</c> in seconds with 3
     /// decimals; <c>err_rate</c> in percent with 2 decimals (<c>n/a</c> when undefined); <c>metric</c> = violated metrics joined
-    /// by ','; <c>cmd</c> = the rollback command (only for violations); <c>initiator</c>.
+    /// by ','; <c>cmd</c> = the rollback command (only for violations); <c>initiator</c>; <c>evidence</c> = the confidence
+    /// gate's evidence after " / " (empty in point mode; <see cref="GateEvidenceText.Placeholder"/>).
     /// </summary>
     public static IReadOnlyDictionary<string, string?> TemplateValues(DecisionRecord d, string initiator) => new Dictionary<string, string?>
     {
@@ -349,6 +351,7 @@ public sealed class Reporter
         ["metric"] = d.Violations.Count > 0 ? string.Join(",", d.Violations) : null,
         ["cmd"] = d.Rollback?.Command,
         ["initiator"] = initiator,
+        ["evidence"] = GateEvidenceText.Placeholder(d.Gate), // gates (issue 11)
     };
 
     // Display rounding is half away from zero (0.125 % → "0.13"), which is what people reading the message expect.
@@ -452,7 +455,10 @@ public sealed class Reporter
         var entry = new DashboardDecision(d.DecisionId, d.WindowStart, d.Phase, d.Status, d.RollbackRequired, d.Violations,
             d.Metrics[MetricNames.P95].Value, d.Metrics[MetricNames.ErrorRate].Value);
         var card = new SloCard(d.Phase, window.ToString(), d.WindowStart, d.Metrics[MetricNames.P95].Value, d.Metrics[MetricNames.ErrorRate].Value,
-            d.Metrics[MetricNames.HistoryDrift].Value, d.Metrics[MetricNames.CollectorLatency].Value, d.Status, d.DecisionId);
+            d.Metrics[MetricNames.HistoryDrift].Value, d.Metrics[MetricNames.CollectorLatency].Value, d.Status, d.DecisionId)
+        {
+            Evidence = d.Gate?.Summary(), Gate = d.Gate, // gates (issue 11)
+        };
         await _dashboard.UpdateAsync(db => new Dashboard
         {
             Flag = d.Flag,

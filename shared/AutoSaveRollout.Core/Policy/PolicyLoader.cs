@@ -124,6 +124,11 @@ public static class PolicyLoader
                 (string)v["rollout.channels.warn"],
                 (string)v["rollout.channels.incident"],
                 (string)v["rollout.channels.escalation"]),
-            Sha256: sha256);
+            Sha256: sha256)
+        {
+            // gates: rollout.gate (issue 11)
+            Gate = new GatePolicy((string)v["rollout.gate.mode"] == GatePolicy.PointMode ? GateMode.Point : GateMode.Confidence,
+                Num("rollout.gate.confidence")),
+        };
     }
 }

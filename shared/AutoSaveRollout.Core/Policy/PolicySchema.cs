@@ -21,6 +21,13 @@ internal static partial class PolicySchema
     /// <summary><see cref="FlagName"/> in words, as errors quote it.</summary>
     public const string FlagNameRule = "1-64 letters, digits, '.', '_' or '-' starting with a letter or digit";
 
+    /// <summary><c>rollout.gate.mode</c>: <c>confidence</c> or <c>point</c>.</summary>
+    [GeneratedRegex("^(confidence|point)$", RegexOptions.CultureInvariant)]
+    public static partial Regex GateMode();
+
+    /// <summary><see cref="GateMode"/> in words, as errors quote it.</summary>
+    public const string GateModeRule = "confidence or point";
+
     /// <summary>Default Slack channel for ok and warn posts.</summary>
     public const string DefaultRolloutChannel = "#autosave-rollout";
 
@@ -30,6 +37,10 @@ internal static partial class PolicySchema
             Optional("flag", new TextSpec("autosave", FlagName(), FlagNameRule)),
             Optional("warn_ratio", new NumberSpec(0.8, new NumberRange(0, false, 1, false))),
             Optional("min_samples", new IntegerSpec(50, min: 0)),
+            // gates: rollout.gate (issue 11) — statistical gate mode; see GatePolicy.
+            Optional("gate", new MappingSpec(
+                Optional("mode", new TextSpec(GatePolicy.ConfidenceMode, GateMode(), GateModeRule)),
+                Optional("confidence", new NumberSpec(GatePolicy.DefaultConfidence, new NumberRange(0.5, false, 0.9999, false))))),
             Required("phases", new MappingSpec(
                 Required("A", PhaseSpec(Phase.A, exposurePct: 5, p95S: 2.5, errorPct: 1.0, drift: 0, collectorS: 180)),
                 Required("B", PhaseSpec(Phase.B, exposurePct: 30, p95S: 2.0, errorPct: 0.5, drift: 0, collectorS: 120)),

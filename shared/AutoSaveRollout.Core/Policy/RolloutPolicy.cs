@@ -138,7 +138,49 @@ public sealed record RolloutPolicy(
     ChannelPolicy Channels,
     string Sha256)
 {
+    /// <summary>
+    /// How P95 and error rate are gated (<c>rollout.gate</c>): <see cref="GateMode.Confidence"/> (the loader's default) or
+    /// <see cref="GateMode.Point"/>. A policy built directly rather than by the loader gates by point estimate.
+    /// </summary>
+    public GatePolicy Gate { get; init; } = GatePolicy.Point;
+
     /// <summary>The settings of <paramref name="phase"/>; throws <see cref="ArgumentOutOfRangeException"/> for <see cref="Phase.Off"/>.</summary>
     public PhasePolicy For(Phase phase) =>
         Phases.TryGetValue(phase, out var p) ? p : throw new ArgumentOutOfRangeException(nameof(phase), phase, "phase has no policy");
+}
+
+/// <summary>How the sampled SLIs (P95 save latency, error rate) are compared with their thresholds (<c>rollout.gate.mode</c>).</summary>
+public enum GateMode
+{
+    /// <summary><c>confidence</c>: one-sided exact binomial tests on three look-backs (see <c>AutoSaveRollout.Core.Gates.ConfidenceGate</c>).</summary>
+    Confidence,
+    /// <summary><c>point</c>: the window's point estimate against the threshold (violation when value &gt; T).</summary>
+    Point,
+}
+
+/// <summary><c>rollout.gate</c>: the gate mode and, in confidence mode, the confidence level.</summary>
+/// <param name="Mode">Gate mode (default <see cref="GateMode.Confidence"/> in <c>policy.yaml</c>).</param>
+/// <param name="Confidence">Confidence level 1 − α in (0.5, 0.9999), default 0.95; ignored in point mode.</param>
+public sealed record GatePolicy(GateMode Mode, double Confidence)
+{
+    /// <summary>Wire name of <see cref="GateMode.Confidence"/>.</summary>
+    public const string ConfidenceMode = "confidence";
+
+    /// <summary>Wire name of <see cref="GateMode.Point"/>.</summary>
+    public const string PointMode = "point";
+
+    /// <summary>Default <c>rollout.gate.confidence</c>.</summary>
+    public const double DefaultConfidence = 0.95;
+
+    /// <summary>Point-estimate gating (the behaviour before issue 11).</summary>
+    public static readonly GatePolicy Point = new(GateMode.Point, DefaultConfidence);
+
+    /// <summary>The default: confidence mode at 0.95.</summary>
+    public static readonly GatePolicy Default = new(GateMode.Confidence, DefaultConfidence);
+
+    /// <summary>Significance level α = 1 − <see cref="Confidence"/>.</summary>
+    public double Alpha => 1 - Confidence;
+
+    /// <summary><c>confidence</c> or <c>point</c>.</summary>
+    public string ModeName => Mode == GateMode.Point ? PointMode : ConfidenceMode;
 }

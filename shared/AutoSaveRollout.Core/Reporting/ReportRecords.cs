@@ -13,7 +13,17 @@ namespace AutoSaveRollout.Core.Reporting;
 /// <param name="Status">Batch status.</param>
 /// <param name="DecisionId">Decision behind the card.</param>
 public sealed record SloCard(string Phase, string Window, DateTimeOffset WindowStart, double? P95, double? ErrRate, double? Drift,
-    double? CollectorLatency, DecisionStatus Status, string DecisionId);
+    double? CollectorLatency, DecisionStatus Status, string DecisionId)
+{
+    // gates (issue 11): absent in point mode, so point-mode dashboards are unchanged
+    /// <summary>The confidence gate's evidence in one line (<see cref="AutoSaveRollout.Core.Gates.GateEvidence.Summary"/>); null in point mode.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Evidence { get; init; }
+
+    /// <summary>The confidence gate's evidence of the window's decision (counts, per-look-back tests); null in point mode.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public AutoSaveRollout.Core.Gates.GateEvidence? Gate { get; init; }
+}
 
 /// <summary>A recent decision as listed on the dashboard.</summary>
 /// <param name="DecisionId">Decision id.</param>

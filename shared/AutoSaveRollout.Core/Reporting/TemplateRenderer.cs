@@ -42,12 +42,15 @@ public static class TemplateIds
     /// <c>raised</c> (<c>yyyy-MM-ddTHH:mmZ</c>), <c>date</c> (<c>yyyy-MM-dd</c>), <c>windows</c>, <c>compliance</c>,
     /// <c>incidents</c>, <c>p95_trend</c>, <c>p95_max</c>, <c>err_trend</c> and <c>err_max</c> (values of <c>autosave-daily</c>:
     /// <c>AutoSaveRollout.Core.Lifecycle.DailyReport.TemplateValues</c>).
+    /// Decision templates (<c>autosave-ok</c>, <c>-warn</c>, <c>-incident</c>) may also use <c>evidence</c>: empty in point mode,
+    /// else " / " and the confidence gate's evidence, e.g. <c> / error_rate_pct p=0.003 over 1h, 19/900; p95_s p=0.41 over 15m, 12/224</c>.
     /// A placeholder without a value for the message being rendered fails the render.</summary>
     public static readonly IReadOnlySet<string> Placeholders = new HashSet<string>(StringComparer.Ordinal)
     {
         "phase", "window", "p95", "err_rate", "metric", "cmd", "initiator", "target", "compliant_windows", "since", "approvers",
         "approvals", "move_id", "exposure", "reasons", "incident", "minutes", "priority", "raised", "date", "windows", "compliance",
         "incidents", "p95_trend", "p95_max", "err_trend", "err_max",
+        "evidence", // gates (issue 11)
     };
 }
 

@@ -10,7 +10,7 @@ public sealed class CliProcessTests : IDisposable
 {
     private readonly string _cwd = Directory.CreateTempSubdirectory("autosave-cli-").FullName;
 
-    public CliProcessTests() => File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_cwd, "policy.yaml"));
+    public CliProcessTests() => File.Copy(RepoFiles.PointPolicy, Path.Combine(_cwd, "policy.yaml"));
 
     public void Dispose()
     {

@@ -24,14 +24,14 @@ public sealed class LifecycleCliProcessTests : IDisposable
     private readonly string _cwd = Directory.CreateTempSubdirectory("autosave-lifecycle-cli-").FullName;
     private readonly string _blobRoot;
     private readonly FileBlobStore _blobs;
-    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
     private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
     private readonly DateTimeOffset _phaseSince;
     private readonly TimeWindow _window;
 
     public LifecycleCliProcessTests()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_cwd, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_cwd, "policy.yaml"));
         _blobRoot = PipelineFactory.BlobRoot(Path.Combine(_cwd, PipelineFactory.DefaultStorageRoot));
         _blobs = new FileBlobStore(_blobRoot);
         _phaseSince = TimeWindow.Containing(_now.AddDays(-2)).Start;

@@ -15,7 +15,7 @@ public sealed class MetricsCliProcessTests : IDisposable
 
     public MetricsCliProcessTests()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_cwd, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_cwd, "policy.yaml"));
         File.Copy(RepoFiles.PathOf("host.json"), Path.Combine(_cwd, "host.json")); // maxPollingInterval 2 s
     }
 

@@ -29,7 +29,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         PagerDuty = pagerDuty;
         Flags = flags;
         StoreRoot = store;
-        Policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+        Policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
         Templates = TemplateRenderer.Load();
     }
 

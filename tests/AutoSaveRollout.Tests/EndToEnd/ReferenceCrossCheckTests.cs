@@ -57,7 +57,7 @@ public class ReferenceCrossCheckTests
         var psi = new ProcessStartInfo("python3")
         {
             ArgumentList = { RepoFiles.PathOf("tests/reference/reference_metrics.py"), "--telemetry", RepoFiles.PathOf("fixtures/telemetry/" + fixture),
-                "--phase", phase, "--latency", latency.ToString(), "--policy", RepoFiles.PathOf("policy.yaml") },
+                "--phase", phase, "--latency", latency.ToString(), "--policy", RepoFiles.PointPolicy },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

@@ -154,7 +154,7 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     [Fact]
     public void A_malformed_storage_connection_string_fails_at_registration_naming_the_setting_without_echoing_the_key()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_appDir, "policy.yaml"));
         var config = Config(("AzureWebJobsStorage", $"AccountName=x;AccountKey={KeyMarker};BlobEndpoint=not a url"),
             ("Telemetry:Path", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl")), ("Reporter:DryRun", "true"));
 
@@ -179,7 +179,7 @@ public sealed class FunctionsPipelineSettingsTests : IDisposable
     [Fact]
     public void Outside_dry_run_missing_Slack_webhooks_fail_at_start_up()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_appDir, "policy.yaml"));
         var config = Config(("AzureWebJobsStorage", "UseDevelopmentStorage=true"),
             ("Telemetry:Path", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_clean.jsonl")));
 
@@ -203,7 +203,7 @@ public sealed class FunctionsPipelineAzuriteTests(AzuriteFixture azurite) : IDis
     [Fact]
     public async Task Timer_then_analyze_then_report_run_on_one_storage_account_with_the_configured_phase()
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_appDir, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_appDir, "policy.yaml"));
         File.Copy(RepoFiles.PathOf("host.json"), Path.Combine(_appDir, "host.json"));
         await using var slack = await RecordingServer.StartAsync();
         slack.UseSlackDefaults(RolloutHook);

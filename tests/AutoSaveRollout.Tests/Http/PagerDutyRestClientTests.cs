@@ -395,7 +395,7 @@ public sealed class PagerDutyRestClientTests : IAsyncLifetime
 public sealed class PagerDutyRestWiringTests : IAsyncLifetime, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("autosave-pdrest-").FullName;
-    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
     private readonly ManualTimeProvider _clock = new();
     private FakePagerDuty _pagerDuty = null!;
 

@@ -147,7 +147,7 @@ internal sealed class LifecycleRig : IAsyncDisposable
         PagerDuty = pagerDuty;
         Blobs = new FileBlobStore(PipelineFactory.BlobRoot(root));
         Locks = new FileDistributedLock(root, time);
-        Policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+        Policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
         Templates = TemplateRenderer.Load();
         Service = Create();
     }

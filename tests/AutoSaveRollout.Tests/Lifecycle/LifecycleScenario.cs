@@ -45,7 +45,7 @@ internal sealed class LifecycleScenario : IAsyncDisposable
         PagerDuty = pagerDuty;
         Next = TimeWindow.StartingAt(start);
         Root = Directory.CreateTempSubdirectory("autosave-lifecycle-").FullName;
-        Policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+        Policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
         Templates = TemplateRenderer.Load();
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {

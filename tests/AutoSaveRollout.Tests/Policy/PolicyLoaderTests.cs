@@ -174,7 +174,7 @@ public sealed class PolicyLoaderTests
         {
             "unknown key under rollout",
             Lines("rollout:", "  flags: autosave", "  phases: {A: {slo: {}}, B: {slo: {}}, C: {slo: {}}}"),
-            "policy.yaml:2:3: rollout.flags: unknown key (expected one of: flag, warn_ratio, min_samples, phases, channels)"
+            "policy.yaml:2:3: rollout.flags: unknown key (expected one of: flag, warn_ratio, min_samples, gate, phases, channels)"
         },
         {
             "unknown phase",

@@ -22,7 +22,7 @@ public sealed class CrashPointTests(ITestOutputHelper output) : IDisposable
         ? Directory.CreateDirectory(Path.Combine("/dev/shm", "autosave-crashpoints-" + Guid.NewGuid().ToString("N"))).FullName
         : Directory.CreateTempSubdirectory("autosave-crashpoints-").FullName;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
     private readonly TemplateRenderer _templates = TemplateRenderer.Load();
 
     public void Dispose()

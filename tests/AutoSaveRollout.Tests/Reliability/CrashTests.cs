@@ -34,7 +34,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         var seed = int.TryParse(Environment.GetEnvironmentVariable("CRASH_TEST_SEED"), out var s) ? s : Environment.TickCount & 0x7FFFFFFF;
         output.WriteLine($"seed {seed} (set CRASH_TEST_SEED={seed} to repeat this schedule)");
         var rng = new Random(seed);
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_cwd, "policy.yaml"));
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_cwd, "policy.yaml"));
         var input = Path.Combine(_cwd, "input.jsonl");
         // 20 windows from phase C: violations at 09:00 (C→B), 10:30 (B→A) and 12:00 (A→off), ok posts in C and B.
         var expectedLines = CrashInput.Write(input, TimeSpan.FromHours(5), seed: 7, 60, 150, 240);

@@ -8,7 +8,7 @@ public sealed class ResumeCliTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("autosave-resume-").FullName;
 
-    public ResumeCliTests() => File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_dir, "policy.yaml"));
+    public ResumeCliTests() => File.Copy(RepoFiles.PointPolicy, Path.Combine(_dir, "policy.yaml"));
 
     public void Dispose()
     {

@@ -28,9 +28,9 @@ public sealed class SecretLeakTests : IDisposable
 {
     private const string TelemetryToken = "t3lemetryT0ken5ecretMm42";
     private readonly string _dir = Directory.CreateTempSubdirectory("autosave-secrets-").FullName;
-    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PathOf("policy.yaml"));
+    private readonly RolloutPolicy _policy = PolicyLoader.LoadFile(RepoFiles.PointPolicy);
 
-    public SecretLeakTests() => File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_dir, "policy.yaml"));
+    public SecretLeakTests() => File.Copy(RepoFiles.PointPolicy, Path.Combine(_dir, "policy.yaml"));
 
     public void Dispose()
     {
@@ -263,7 +263,7 @@ public sealed class StorageSecretLeakTests(AzuriteFixture azurite) : IDisposable
 
     private async Task<string> ReplayAsync(string connection, int expectedExit)
     {
-        File.Copy(RepoFiles.PathOf("policy.yaml"), Path.Combine(_dir, "policy.yaml"), overwrite: true);
+        File.Copy(RepoFiles.PointPolicy, Path.Combine(_dir, "policy.yaml"), overwrite: true);
         var (exit, stdout, stderr) = await HostProcess.RunAsync(_dir,
             ["replay", "--telemetry", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl"), "--phase", "A", "--dry-run",
              "--storage", "azure", "--connection", connection, "--reset"]);

@@ -116,9 +116,11 @@ public class TemplateTests
     [Fact]
     public void Built_in_templates_are_the_specified_texts()
     {
-        Assert.Equal("✅ AutoSave {phase} OK / window={window} / p95={p95}s / err={err_rate}%", Renderer.Templates[TemplateIds.Ok]);
-        Assert.Equal("⚠️ AutoSave {phase} nearing limits / p95={p95}s / err={err_rate}% / action=watch", Renderer.Templates[TemplateIds.Warn]);
-        Assert.Equal("🚨 AutoSave {phase} violation / metric={metric} / window={window} / rollback={cmd}", Renderer.Templates[TemplateIds.Incident]);
+        // {evidence} (issue 11) is empty in point mode, so the rendered texts are the specified ones there
+
+        Assert.Equal("✅ AutoSave {phase} OK / window={window} / p95={p95}s / err={err_rate}%{evidence}", Renderer.Templates[TemplateIds.Ok]);
+        Assert.Equal("⚠️ AutoSave {phase} nearing limits / p95={p95}s / err={err_rate}% / action=watch{evidence}", Renderer.Templates[TemplateIds.Warn]);
+        Assert.Equal("🚨 AutoSave {phase} violation / metric={metric} / window={window} / rollback={cmd}{evidence}", Renderer.Templates[TemplateIds.Incident]);
         Assert.Equal("Rollback invoked: `{cmd}` / initiated_by={initiator} / reason={metric}", Renderer.Templates[TemplateIds.Rollback]);
     }
 }
