@@ -2,6 +2,7 @@ using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Windows;
+using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Gates;
 

@@ -65,7 +65,7 @@ public sealed unsafe class BatchAccumulator : IDisposable
     public long CountAboveSeconds(double seconds)
     {
         long k = 0;
-        foreach (var ms in _durations.AsSpan(0, _count))
+        foreach (var ms in new ReadOnlySpan<double>(_durations, (int)_count))
             if (ms / 1000.0 > seconds) k++;
         return k;
     }
