@@ -92,7 +92,7 @@ internal static class RunCommand
             {
                 var p = sp.GetRequiredService<PipelinePorts>();
                 return new QueueWorkerService(new QueueProcessor(p.Queues, queue, handler, settings.Queues with { BatchSize = 1 }, p.Blobs, time,
-                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(category), metrics));
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(category), metrics.RecordDeadLetter));
             }
             var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("run");
             log.LogInformation(

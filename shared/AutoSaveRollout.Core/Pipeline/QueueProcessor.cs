@@ -2,7 +2,6 @@ using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using AutoSaveRollout.Core.Storage;
-using AutoSaveRollout.Core.Observability;
 
 namespace AutoSaveRollout.Core.Pipeline;
 
@@ -49,11 +48,14 @@ public sealed class QueueProcessor
     private readonly IBlobStore _blobs;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly PipelineMetrics? _metrics;
+    private readonly Action<string>? _deadLettered;
 
-    /// <summary>Creates a processor for <paramref name="queueName"/>; poisoned messages are counted on <paramref name="metrics"/> when given.</summary>
+    /// <summary>
+    /// Creates a processor for <paramref name="queueName"/>; <paramref name="deadLettered"/>, when given, is called with the
+    /// source queue's name for every message moved to the poison queue (e.g. to count it on the pipeline's metrics).
+    /// </summary>
     public QueueProcessor(IQueueFactory queues, string queueName, Func<string, CancellationToken, Task> handler, QueueProcessingOptions options,
-        IBlobStore blobs, TimeProvider time, ILogger? log = null, PipelineMetrics? metrics = null)
+        IBlobStore blobs, TimeProvider time, ILogger? log = null, Action<string>? deadLettered = null)
     {
         _queues = queues;
         _queue = queues.GetQueue(queueName);
@@ -62,7 +64,7 @@ public sealed class QueueProcessor
         _blobs = blobs;
         _time = time;
         _log = log ?? NullLogger.Instance;
-        _metrics = metrics;
+        _deadLettered = deadLettered;
     }
 
     /// <summary>Name of the poison queue for <paramref name="queueName"/>.</summary>
@@ -152,7 +154,7 @@ public sealed class QueueProcessor
         var record = DeadLetterRecord.ForLastDelivery(_time.GetUtcNow(), _queue.Name, m.Id, poisonId, m.DequeueCount, m.Text, exception, error);
         await _blobs.AppendJsonLineAsync(DeadLetterLog, record, ct).ConfigureAwait(false);
         await _queue.DeleteAsync(m, ct).ConfigureAwait(false);
-        _metrics?.RecordDeadLetter(_queue.Name);
+        _deadLettered?.Invoke(_queue.Name);
         _log.LogError("{Queue} message {Id} moved to {Poison} after {Count} deliveries: {Error}", _queue.Name, m.Id, poison.Name, m.DequeueCount, error);
     }
 }

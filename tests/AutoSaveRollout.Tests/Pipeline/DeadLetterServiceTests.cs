@@ -40,7 +40,7 @@ public abstract class DeadLetterServiceContract
         await queue.CreateIfNotExistsAsync();
         await queue.SendAsync(text);
         var processor = new QueueProcessor(Queues, Source, (_, _) => throw error, new QueueProcessingOptions { MaxDequeueCount = deliveries },
-            Blobs, StoreClock, metrics: metrics);
+            Blobs, StoreClock, deadLettered: metrics is null ? null : metrics.RecordDeadLetter);
         for (var i = 0; i < deliveries; i++) Assert.Equal(1, await processor.ProcessOnceAsync());
     }
 

@@ -1,10 +1,10 @@
-using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Core.Gates;
 
-namespace AutoSaveRollout.Core.Gates;
+namespace AutoSaveRollout.Core.Pipeline;
 
 /// <summary>
 /// Reads the counts a confidence-mode look-back pools (issue 11): the <see cref="GateEvidence.Counts"/> of the up to 23
