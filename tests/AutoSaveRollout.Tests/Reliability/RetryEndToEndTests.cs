@@ -8,6 +8,7 @@ using AutoSaveRollout.Tests.EndToEnd;
 using AutoSaveRollout.Tests.Support;
 using AutoSaveRollout.Core.Outboxes;
 using AutoSaveRollout.Core.Storage;
+using AutoSaveRollout.Core.Gates;
 
 namespace AutoSaveRollout.Tests.Reliability;
 
@@ -95,7 +96,9 @@ public sealed class RetryEndToEndTests
 
         var calls = h.Flags.RequestsTo("/flags/autosave/rollback");
         Assert.Equal(2, calls.Count);                            // timed out, then answered
-        Assert.Equal(["dec-20261120T0900Z-A-81d48aaaf760"], calls.Select(c => c.Header("Idempotency-Key")).Distinct());
+        var violation = results.Single(r => r.Decision?.Status == DecisionStatus.Violation).Decision!;
+        Assert.StartsWith("dec-20261120T0900Z-A-", violation.DecisionId);
+        Assert.Equal([violation.DecisionId], calls.Select(c => c.Header("Idempotency-Key")).Distinct());
         Assert.Equal(calls[0].Body, calls[1].Body);
         var retry = Assert.Single(seen);
         Assert.Equal("flag-service", retry.Target);
