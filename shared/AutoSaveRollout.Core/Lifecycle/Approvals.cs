@@ -1,5 +1,4 @@
 using System.Globalization;
-using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Storage;

@@ -1,4 +1,3 @@
-using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using AutoSaveRollout.Core.Storage;

@@ -1,11 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using AutoSaveRollout.Core.Gates;
-using AutoSaveRollout.Core.Pipeline;
-using AutoSaveRollout.Core.Ports;
-using AutoSaveRollout.Core.Windows;
-using AutoSaveRollout.Core.State;
-using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Lifecycle;
 

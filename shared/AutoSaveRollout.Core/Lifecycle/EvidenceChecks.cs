@@ -1,7 +1,7 @@
+using AutoSaveRollout.Core.Metrics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using AutoSaveRollout.Core.Metrics;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;

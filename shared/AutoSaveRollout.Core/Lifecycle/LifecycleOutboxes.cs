@@ -2,7 +2,6 @@ using AutoSaveRollout.Core.Outboxes;
 using AutoSaveRollout.Core.Pipeline;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
-using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Lifecycle;

@@ -3,10 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using AutoSaveRollout.Core.Outboxes;
 using AutoSaveRollout.Core.Policy;
-using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Reporting;
 using AutoSaveRollout.Core.State;
-using AutoSaveRollout.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AutoSaveRollout.Core.Lifecycle;

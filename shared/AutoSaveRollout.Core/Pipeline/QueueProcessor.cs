@@ -1,7 +1,7 @@
+using AutoSaveRollout.Core.Storage;
 using AutoSaveRollout.Core.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Core.Pipeline;
 

@@ -181,7 +181,7 @@ public sealed class PrometheusExporterTests
         using var exporter = new PrometheusExporter(metrics.Meter);
 
         await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
             new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions { MaxDequeueCount = 3 }));
 
         var notifications = Lines(exporter.Render()).Where(l => l.StartsWith("autosave_notifications_total{", StringComparison.Ordinal));
@@ -203,7 +203,7 @@ public sealed class PrometheusExporterTests
         using var exporter = new PrometheusExporter(metrics.Meter);
 
         await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
             new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
 
         var retries = Lines(exporter.Render()).Where(l => l.StartsWith("autosave_retries_total{", StringComparison.Ordinal));

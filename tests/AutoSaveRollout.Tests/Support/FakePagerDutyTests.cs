@@ -1,7 +1,7 @@
 using System.Net;
 using AutoSaveRollout.Adapters.PagerDuty;
 using AutoSaveRollout.Core.Ports;
-using AutoSaveRollout.Tests.Http;
+using AutoSaveRollout.Tests.Support;
 
 namespace AutoSaveRollout.Tests.Support;
 

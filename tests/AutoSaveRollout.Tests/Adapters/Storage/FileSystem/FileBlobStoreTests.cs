@@ -5,7 +5,7 @@ using AutoSaveRollout.Adapters.Storage.FileSystem;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Tests.Storage.Contracts;
 
-namespace AutoSaveRollout.Tests.Storage.FileSystem;
+namespace AutoSaveRollout.Tests.Adapters.Storage.FileSystem;
 
 /// <summary>The blob-store contract against <see cref="FileBlobStore"/> on a fresh temp directory per test.</summary>
 public sealed class FileSystemBlobStoreContractTests : BlobStoreContract, IDisposable

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text;
 using AutoSaveRollout.Tests.Support;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Support;
 
 public sealed class RecordingServerTests : IAsyncLifetime
 {

@@ -4,7 +4,7 @@ using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Tests.Storage.Contracts;
 using AutoSaveRollout.Tests.Support;
 
-namespace AutoSaveRollout.Tests.Storage.FileSystem;
+namespace AutoSaveRollout.Tests.Adapters.Storage.FileSystem;
 
 /// <summary>The lock contract against <see cref="FileDistributedLock"/> on the system clock; each provider is a separate instance on one root.</summary>
 public sealed class FileSystemDistributedLockContractTests : DistributedLockContract, IDisposable

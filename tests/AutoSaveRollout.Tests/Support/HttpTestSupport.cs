@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using AutoSaveRollout.Core.Ports;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Support;
 
 /// <summary>Helpers shared by the HTTP adapter tests.</summary>
 internal static class HttpTestSupport

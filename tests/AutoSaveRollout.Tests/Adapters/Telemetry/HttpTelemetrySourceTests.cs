@@ -4,9 +4,9 @@ using AutoSaveRollout.Adapters.Telemetry;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Core.Windows;
 using AutoSaveRollout.Tests.Support;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Adapters.Telemetry;
 
 public sealed class HttpTelemetrySourceTests : IAsyncLifetime
 {

@@ -3,9 +3,9 @@ using AutoSaveRollout.Adapters.FlagService;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Adapters.FlagService;
 
 public sealed class RollbackFlagServiceClientTests : IAsyncLifetime
 {

@@ -4,9 +4,9 @@ using AutoSaveRollout.Core.Reliability;
 using AutoSaveRollout.Tests.Reliability;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Adapters.PagerDuty;
 
 /// <summary>
 /// The two ways of building the Refit-based PagerDuty adapters (<see cref="PagerDutyClients.CreateEvents"/> /

@@ -1,4 +1,4 @@
-namespace AutoSaveRollout.Tests.Storage.FileSystem;
+namespace AutoSaveRollout.Tests.Adapters.Storage.FileSystem;
 
 /// <summary>A fresh directory under the system temp folder, deleted (best effort) on dispose.</summary>
 public sealed class TempRoot : IDisposable

@@ -3,9 +3,9 @@ using AutoSaveRollout.Adapters.FlagService;
 using AutoSaveRollout.Adapters.Http;
 using AutoSaveRollout.Adapters.PagerDuty;
 using AutoSaveRollout.Tests.Support;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Adapters.Http;
 
 /// <summary>
 /// The one send-and-classify helper of the HTTP adapters (<see cref="HttpDelivery"/>) and the per-service rules, against a

@@ -4,9 +4,9 @@ using AutoSaveRollout.Adapters.PagerDuty;
 using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Adapters.PagerDuty;
 
 public sealed class PagerDutyEventsClientTests : IAsyncLifetime
 {

@@ -5,7 +5,7 @@ using AutoSaveRollout.Core.Ports;
 using AutoSaveRollout.Tests.Storage.Contracts;
 using AutoSaveRollout.Tests.Support;
 
-namespace AutoSaveRollout.Tests.Storage.FileSystem;
+namespace AutoSaveRollout.Tests.Adapters.Storage.FileSystem;
 
 /// <summary>The queue contract against <see cref="FileQueueFactory"/> on the system clock and a fresh temp directory per test.</summary>
 public sealed class FileSystemQueueContractTests : QueueContract, IDisposable

@@ -6,9 +6,9 @@ using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Tests.Policy;
 using AutoSaveRollout.Tests.Support;
 using Microsoft.Extensions.Configuration;
-using static AutoSaveRollout.Tests.Http.HttpTestSupport;
+using static AutoSaveRollout.Tests.Support.HttpTestSupport;
 
-namespace AutoSaveRollout.Tests.Http;
+namespace AutoSaveRollout.Tests.Adapters.PagerDuty;
 
 public sealed class PagerDutyRestClientTests : IAsyncLifetime
 {
