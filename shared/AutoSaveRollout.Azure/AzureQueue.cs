@@ -99,6 +99,21 @@ public sealed class AzureMessageQueue : IMessageQueue
         }, cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>Clear Messages (<c>DELETE /{queue}/messages</c>); 404 <c>QueueNotFound</c> counts as empty.</remarks>
+    public Task ClearAsync(CancellationToken cancellationToken = default) =>
+        _failure.RunAsync("Clear Messages", Name, async () =>
+        {
+            try
+            {
+                await _client.ClearMessagesAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+            }
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc />
     /// <exception cref="ArgumentException">
     /// The encoded text exceeds <see cref="MaxEncodedMessageBytes"/> (Base64 length, or UTF-8 length after XML escaping for
     /// <see cref="QueueMessageEncoding.None"/>), or holds characters XML 1.0 cannot carry (encoding None only).

@@ -41,7 +41,7 @@ public static class ReplayStore
                 if (await ports.Blobs.DeleteAsync(p, ct).ConfigureAwait(false)) deleted++;
         }
         foreach (var name in Queues)
-            await ports.Queues.GetQueue(name).DeleteAllVisibleAsync(TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            await ports.Queues.GetQueue(name).ClearAsync(ct).ConfigureAwait(false); // invisible (in-flight) messages too
         return deleted;
     }
 }

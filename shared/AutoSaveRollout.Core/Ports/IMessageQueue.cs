@@ -26,6 +26,12 @@ public interface IMessageQueue
     Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Deletes every message of the queue, visible or not (Azure Queue "Clear Messages"); a missing queue is left missing.
+    /// Used to empty a replay's store; never by the stages.
+    /// </summary>
+    Task ClearAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Enqueues <paramref name="text"/> (UTF-8, at most 64 KiB once encoded; larger payloads must go by blob reference),
     /// invisible for <paramref name="initialVisibilityDelay"/> (default: visible at once). Returns the message id.
     /// </summary>

@@ -101,6 +101,8 @@ internal sealed class CrashingQueueFactory(IQueueFactory inner, CrashPlan plan) 
     {
         public string Name => inner.Name;
 
+        public Task ClearAsync(CancellationToken cancellationToken = default) => inner.ClearAsync(cancellationToken);
+
         // Idempotent and called before every poll and send: not a crash point of its own (a crash before it equals a
         // crash before the next mutation).
         public Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default)

@@ -174,6 +174,22 @@ public sealed class FileMessageQueue : IMessageQueue
     }
 
     /// <inheritdoc />
+    /// <exception cref="StorageException">I/O failures.</exception>
+    public async Task ClearAsync(CancellationToken cancellationToken = default)
+    {
+        if (!Directory.Exists(_directory)) return;
+        using var held = await LockAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(_directory, "*" + MessageExtension).ToList()) File.Delete(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw IoFailure("clear", ex);
+        }
+    }
+
+    /// <inheritdoc />
     /// <remarks>The message becomes visible at <c>now + visibilityTimeout</c>; its text and dequeue count are unchanged.</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="visibilityTimeout"/> is negative or longer than 7 days.</exception>

@@ -45,6 +45,25 @@ public abstract class QueueContract
     }
 
     [Fact]
+    public async Task Clear_removes_visible_and_in_flight_messages_for_good()
+    {
+        var queue = await NewQueueAsync();
+        await queue.SendAsync("visible");
+        await queue.SendAsync("in flight");
+        Assert.Single(await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1))); // hidden for 1 s
+
+        await queue.ClearAsync();
+
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(3)) // the hidden one's timeout passes, and it does not come back
+        {
+            Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1)));
+            await Task.Delay(200);
+        }
+        await CreateQueues().GetQueue(NewQueueName()).ClearAsync();          // a missing queue counts as empty
+    }
+
+    [Fact]
     public async Task Send_then_receive_returns_the_text_with_dequeue_count_one()
     {
         var queue = await NewQueueAsync();
