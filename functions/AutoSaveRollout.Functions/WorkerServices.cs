@@ -1,4 +1,9 @@
 using AutoSaveRollout.Core.Observability;
+using System.Diagnostics.Metrics;
+using AutoSaveRollout.Hosting;
+using AutoSaveRollout.Hosting.Metrics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
@@ -40,7 +45,26 @@ public static class WorkerServices
                 .UseFunctionsWorkerDefaults()
                 .WithMetrics(m => m.AddMeter(PipelineMetrics.MeterName))
                 .UseAzureMonitorExporter();
+            AddStatusGauges(services);
         }
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the <see cref="PipelineMetrics"/> meter and its status gauges (latest window's P95, error rate, drift and
+    /// collector latency, phase, rollback_active, pending flag change, open incidents, dead letters waiting), re-read
+    /// through the pipeline's ports at start and every 30 s by a <see cref="RolloutGaugeRefresher"/>.
+    /// </summary>
+    public static IServiceCollection AddStatusGauges(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new PipelineMetrics(sp.GetRequiredService<TimeProvider>(), sp.GetService<IMeterFactory>()));
+        services.AddSingleton(sp =>
+        {
+            var ports = sp.GetRequiredService<PipelinePorts>();
+            return new RolloutGaugeReader(ports.Blobs, ports.Queues, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<PipelineMetrics>(),
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Metrics.Gauges"));
+        });
+        services.AddSingleton<IHostedService>(sp => new RolloutGaugeRefresher(sp.GetRequiredService<RolloutGaugeReader>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 
