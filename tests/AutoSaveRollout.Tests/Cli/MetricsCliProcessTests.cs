@@ -72,7 +72,8 @@ public sealed class MetricsCliProcessTests : IDisposable
                     using var response = await http.GetAsync(url);
                     contentType = response.Content.Headers.ContentType?.ToString() ?? "";
                     families = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
-                    if (Sum(families, "autosave_stage_duration_seconds", s => s.Name.EndsWith("_count") && s.Labels["stage"] == "reporter") >= 1) break;
+                    if (Sum(families, "autosave_stage_duration_seconds", s => s.Name.EndsWith("_count") && s.Labels["stage"] == "reporter") >= 1
+                        && families.Any(f => f.Name == "autosave_window_p95_seconds")) break;
                 }
                 catch (HttpRequestException)
                 {
