@@ -1,9 +1,5 @@
 using AutoSaveRollout.Core.Observability;
-using System.Diagnostics.Metrics;
-using AutoSaveRollout.Hosting;
 using AutoSaveRollout.Hosting.Metrics;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
@@ -30,7 +26,8 @@ public static class WorkerServices
 
     /// <summary>
     /// Registers <see cref="LastDelivery"/>; OpenTelemetry traces (the Functions worker's invocation activities) and our
-    /// <see cref="PipelineMetrics.MeterName"/> meter, exported to Azure Monitor, when <see cref="ApplicationInsightsConnectionString"/>
+    /// <see cref="PipelineMetrics.MeterName"/> meter with its status gauges (<see cref="StatusGaugeRegistration.AddStatusGauges"/>),
+    /// exported to Azure Monitor, when <see cref="ApplicationInsightsConnectionString"/>
     /// is set; and the file clock when <see cref="ClockFileSetting"/> is set (before the pipeline, whose TimeProvider
     /// registration only applies when none is registered yet).
     /// </summary>
@@ -45,26 +42,8 @@ public static class WorkerServices
                 .UseFunctionsWorkerDefaults()
                 .WithMetrics(m => m.AddMeter(PipelineMetrics.MeterName))
                 .UseAzureMonitorExporter();
-            AddStatusGauges(services);
+            services.AddStatusGauges(); // the meter and its status gauges (re-read every 30 s), see the README's Operational metrics
         }
-        return services;
-    }
-
-    /// <summary>
-    /// Registers the <see cref="PipelineMetrics"/> meter and its status gauges (latest window's P95, error rate, drift and
-    /// collector latency, phase, rollback_active, pending flag change, open incidents, dead letters waiting), re-read
-    /// through the pipeline's ports at start and every 30 s by a <see cref="RolloutGaugeRefresher"/>.
-    /// </summary>
-    public static IServiceCollection AddStatusGauges(IServiceCollection services)
-    {
-        services.AddSingleton(sp => new PipelineMetrics(sp.GetRequiredService<TimeProvider>(), sp.GetService<IMeterFactory>()));
-        services.AddSingleton(sp =>
-        {
-            var ports = sp.GetRequiredService<PipelinePorts>();
-            return new RolloutGaugeReader(ports.Blobs, ports.Queues, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<PipelineMetrics>(),
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Metrics.Gauges"));
-        });
-        services.AddSingleton<IHostedService>(sp => new RolloutGaugeRefresher(sp.GetRequiredService<RolloutGaugeReader>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 

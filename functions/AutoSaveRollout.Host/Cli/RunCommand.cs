@@ -72,13 +72,7 @@ internal static class RunCommand
                 MessageEncoding = settings.MessageEncoding, TelemetryPath = parse.GetValue(telemetry), RequiresTelemetry = true,
                 DecoratePorts = p => p.WithMetrics(metrics),
             });
-            s.AddSingleton(metrics);
-            s.AddSingleton(sp =>
-            {
-                var p = sp.GetRequiredService<PipelinePorts>();
-                return new RolloutGaugeReader(p.Blobs, p.Queues, time, metrics, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Metrics.Gauges"));
-            });
-            s.AddSingleton<IHostedService>(sp => new RolloutGaugeRefresher(sp.GetRequiredService<RolloutGaugeReader>(), time));
+            s.AddStatusGauges(metrics);
             s.AddSingleton<IHostedService>(sp => new LifecycleTimerService(sp.GetRequiredService<LifecycleService>(), time,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle.Timer")));
             s.AddSingleton<IHostedService>(sp => new CollectorTimerService(sp.GetRequiredService<Collector>(), sp.GetRequiredService<PipelinePorts>().Blobs, cron, time,

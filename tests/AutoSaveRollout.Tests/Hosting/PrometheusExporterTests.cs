@@ -8,6 +8,7 @@ using AutoSaveRollout.Core.State;
 using AutoSaveRollout.Core.Policy;
 using AutoSaveRollout.Host.Replay;
 using AutoSaveRollout.Hosting.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using AutoSaveRollout.Tests.EndToEnd;
 using AutoSaveRollout.Tests.Support;
 using AutoSaveRollout.Core.Storage;
@@ -306,6 +307,39 @@ public sealed class PrometheusExporterTests
         finally
         {
             Directory.Delete(root, true);
+        }
+    }
+
+    [Fact]
+    public async Task The_registered_refresher_reads_the_gauges_at_start_on_the_meter_of_the_hosts_meter_factory()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await new ReplayRunner(h.Ports, h.Policy, h.Templates).RunAsync(
+            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(h.Ports);
+        builder.Services.AddStatusGauges(); // as the Functions app registers them
+        using var host = builder.Build();
+        var metrics = host.Services.GetRequiredService<PipelineMetrics>();
+        await using var scrape = await MetricsScrape.StartAsync(metrics.Meter);
+
+        await host.StartAsync();
+        try
+        {
+            IReadOnlyList<PrometheusFamily> families = [];
+            for (var i = 0; i < 100 && !families.Any(f => f.Name == "autosave_rollout_phase"); i++)
+            {
+                await Task.Delay(100);
+                families = PrometheusText.Parse(await scrape.TextAsync());
+            }
+            Assert.Equal(1, Value(families, "autosave_rollout_phase", "phase", "off"));
+            Assert.Equal(1, Value(families, "autosave_rollback_active"));
+            Assert.Equal(1.390975, Value(families, "autosave_window_p95_seconds"), 9);
+        }
+        finally
+        {
+            await host.StopAsync();
         }
     }
 
