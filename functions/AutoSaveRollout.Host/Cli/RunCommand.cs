@@ -72,7 +72,8 @@ internal static class RunCommand
                 MessageEncoding = settings.MessageEncoding, TelemetryPath = parse.GetValue(telemetry), RequiresTelemetry = true,
                 DecoratePorts = p => p.WithMetrics(metrics),
             });
-            s.AddStatusGauges(metrics);
+            var port = MetricsPort(parse.GetValue(metricsPort), config);
+            if (port is not null) s.AddStatusGauges(metrics); // read storage for the gauges only when someone can scrape them
             s.AddSingleton<IHostedService>(sp => new LifecycleTimerService(sp.GetRequiredService<LifecycleService>(), time,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle.Timer")));
             s.AddSingleton<IHostedService>(sp => new CollectorTimerService(sp.GetRequiredService<Collector>(), sp.GetRequiredService<PipelinePorts>().Blobs, cron, time,
@@ -81,10 +82,10 @@ internal static class RunCommand
             // Registered as plain IHostedService singletons: AddHostedService(factory) uses TryAddEnumerable, which keeps only
             // the first factory of the same type, so the report worker would silently never start.
             s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics,
-                sp.GetRequiredService<RolloutGaugeReader>()),
+                sp.GetService<RolloutGaugeReader>()),
                 "Analyzer.Queue"));
             s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics,
-                sp.GetRequiredService<RolloutGaugeReader>()),
+                sp.GetService<RolloutGaugeReader>()),
                 "Reporter.Queue"));
             using var host = builder.Build();
             // Settings are checked before anything starts: a bad one exits 2 with one line.
@@ -103,9 +104,7 @@ internal static class RunCommand
                 ports.StorageDescription, source.Description, expression, isDryRun ? ", dry-run" : "");
 
             // The exporter listens from before the first measurement; the endpoint binds before the workers start.
-            await using var endpoint = MetricsPort(parse.GetValue(metricsPort), config) is { } port
-                ? await MetricsEndpoint.StartAsync(port, metrics.Meter, ct)
-                : null;
+            await using var endpoint = port is { } listenPort ? await MetricsEndpoint.StartAsync(listenPort, metrics.Meter, ct) : null;
             if (endpoint is not null) log.LogInformation("metrics at {Url}", endpoint.Url);
             await host.RunAsync(ct);
             return CliSupport.Success;
