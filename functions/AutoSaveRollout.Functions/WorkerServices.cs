@@ -1,4 +1,5 @@
 using AutoSaveRollout.Core.Observability;
+using AutoSaveRollout.Hosting.Metrics;
 using System.Globalization;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
@@ -25,7 +26,8 @@ public static class WorkerServices
 
     /// <summary>
     /// Registers <see cref="LastDelivery"/>; OpenTelemetry traces (the Functions worker's invocation activities) and our
-    /// <see cref="PipelineMetrics.MeterName"/> meter, exported to Azure Monitor, when <see cref="ApplicationInsightsConnectionString"/>
+    /// <see cref="PipelineMetrics.MeterName"/> meter with its status gauges (<see cref="StatusGaugeRegistration.AddStatusGauges"/>),
+    /// exported to Azure Monitor, when <see cref="ApplicationInsightsConnectionString"/>
     /// is set; and the file clock when <see cref="ClockFileSetting"/> is set (before the pipeline, whose TimeProvider
     /// registration only applies when none is registered yet).
     /// </summary>
@@ -40,6 +42,7 @@ public static class WorkerServices
                 .UseFunctionsWorkerDefaults()
                 .WithMetrics(m => m.AddMeter(PipelineMetrics.MeterName))
                 .UseAzureMonitorExporter();
+            services.AddStatusGauges(); // the meter and its status gauges (re-read every 30 s), see the README's Operational metrics
         }
         return services;
     }

@@ -15,7 +15,10 @@ using AutoSaveRollout.Core.Outboxes;
 
 namespace AutoSaveRollout.Host.Cli;
 
-/// <summary><c>replay --telemetry &lt;file|folder&gt; --phase &lt;A|B|C&gt; [--policy] [--dry-run] [--json] [--simulate-latency] [--store] [--resume]</c>.</summary>
+/// <summary>
+/// <c>replay --telemetry &lt;file|folder&gt; --phase &lt;A|B|C&gt; [--policy] [--dry-run] [--json] [--simulate-latency] [--store] [--resume]</c>.
+/// Progress goes to standard error (<see cref="ReplayProgressView"/>), the result table to standard output.
+/// </summary>
 internal static class ReplayCommand
 {
     public const string DefaultStore = ".rollout/replay";
@@ -74,7 +77,8 @@ internal static class ReplayCommand
             }
             var queueOptions = hostSettings.Queues;
             var runner = new ReplayRunner(ports, rolloutPolicy, templates);
-            var results = await runner.RunAsync(source, new ReplayOptions(startPhase, isDryRun, TimeSpan.FromSeconds(simulated), queueOptions) { Resume = isResume }, ct);
+            var results = await ReplayProgressView.RunAsync(progress => runner.RunAsync(source,
+                new ReplayOptions(startPhase, isDryRun, TimeSpan.FromSeconds(simulated), queueOptions) { Resume = isResume, Progress = progress }, ct));
 
             if (parse.GetValue(json) is { } jsonPath)
                 await File.WriteAllLinesAsync(jsonPath, results.Select(ReplayRunner.ToJsonLine), ct);

@@ -21,7 +21,8 @@ namespace AutoSaveRollout.Host.Cli;
 /// minutes for 30 minutes after a rollback, see <see cref="CollectorCadence"/>) and the
 /// analyze / report queue workers run until Ctrl-C or SIGTERM, which stop them gracefully. With <c>--metrics-port</c> (or
 /// <c>Metrics:Port</c>) the pipeline's metrics are served in the Prometheus text format at
-/// <c>http://127.0.0.1:{port}/metrics</c>.
+/// <c>http://127.0.0.1:{port}/metrics</c> (see <see cref="MetricsEndpoint"/>); the status gauges are re-read after every
+/// Analyzer and Reporter run and every 30 s (<see cref="RolloutGaugeRefresher"/>).
 /// </summary>
 internal static class RunCommand
 {
@@ -71,7 +72,8 @@ internal static class RunCommand
                 MessageEncoding = settings.MessageEncoding, TelemetryPath = parse.GetValue(telemetry), RequiresTelemetry = true,
                 DecoratePorts = p => p.WithMetrics(metrics),
             });
-            s.AddSingleton(metrics);
+            var port = MetricsPort(parse.GetValue(metricsPort), config);
+            if (port is not null) s.AddStatusGauges(metrics); // read storage for the gauges only when someone can scrape them
             s.AddSingleton<IHostedService>(sp => new LifecycleTimerService(sp.GetRequiredService<LifecycleService>(), time,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lifecycle.Timer")));
             s.AddSingleton<IHostedService>(sp => new CollectorTimerService(sp.GetRequiredService<Collector>(), sp.GetRequiredService<PipelinePorts>().Blobs, cron, time,
@@ -79,9 +81,11 @@ internal static class RunCommand
             // The Analyzer handles one message at a time so that windows are judged in order (phase steps depend on it).
             // Registered as plain IHostedService singletons: AddHostedService(factory) uses TryAddEnumerable, which keeps only
             // the first factory of the same type, so the report worker would silently never start.
-            s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics),
+            s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.AnalyzeQueue, MeteredPipeline.AnalyzerHandler(sp.GetRequiredService<Analyzer>(), metrics,
+                sp.GetService<RolloutGaugeReader>()),
                 "Analyzer.Queue"));
-            s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics),
+            s.AddSingleton<IHostedService>(sp => QueueWorker(sp, StorePaths.ReportQueue, MeteredPipeline.ReporterHandler(sp.GetRequiredService<Reporter>(), metrics,
+                sp.GetService<RolloutGaugeReader>()),
                 "Reporter.Queue"));
             using var host = builder.Build();
             // Settings are checked before anything starts: a bad one exits 2 with one line.
@@ -100,10 +104,7 @@ internal static class RunCommand
                 ports.StorageDescription, source.Description, expression, isDryRun ? ", dry-run" : "");
 
             // The exporter listens from before the first measurement; the endpoint binds before the workers start.
-            using var exporter = new PrometheusExporter(metrics.Meter);
-            await using var endpoint = MetricsPort(parse.GetValue(metricsPort), config) is { } port
-                ? await MetricsEndpoint.StartAsync(port, exporter, ct)
-                : null;
+            await using var endpoint = port is { } listenPort ? await MetricsEndpoint.StartAsync(listenPort, metrics.Meter, ct) : null;
             if (endpoint is not null) log.LogInformation("metrics at {Url}", endpoint.Url);
             await host.RunAsync(ct);
             return CliSupport.Success;

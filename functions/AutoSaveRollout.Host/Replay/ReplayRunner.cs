@@ -28,7 +28,15 @@ public sealed record ReplayOptions(Phase Phase, bool DryRun, TimeSpan SimulatedL
     /// (pending outbox actions included) at the right simulated time.
     /// </summary>
     public bool Resume { get; init; }
+
+    /// <summary>Told before the first window (0 done) and after each window; called synchronously on the replay's thread.</summary>
+    public IProgress<ReplayProgress>? Progress { get; init; }
 }
+
+/// <summary>How far a replay is.</summary>
+/// <param name="Done">Windows finished (collected, analysed, reported).</param>
+/// <param name="Total">Windows to replay.</param>
+public sealed record ReplayProgress(int Done, int Total);
 
 /// <summary>What happened in one replayed window.</summary>
 /// <param name="Manifest">The Collector's manifest.</param>
@@ -83,6 +91,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
         var report = new QueueProcessor(ports.Queues, StorePaths.ReportQueue, (m, c) => reporter.HandleAsync(m, c), queueOptions, ports.Blobs, clock);
 
         var results = new List<ReplayWindow>();
+        options.Progress?.Report(new ReplayProgress(0, windows.Count));
         foreach (var window in windows)
         {
             clock.Set(window.End + options.SimulatedLatency);
@@ -92,6 +101,7 @@ public sealed class ReplayRunner(PipelinePorts ports, RolloutPolicy policy, Temp
             var decision = await ReadAsync<DecisionRecord>(StorePaths.Decision(window), ct).ConfigureAwait(false);
             var outbox = await ReadAsync<Outbox>(StorePaths.Outbox(window), ct).ConfigureAwait(false);
             results.Add(new ReplayWindow(manifest, decision, outbox));
+            options.Progress?.Report(new ReplayProgress(results.Count, windows.Count));
         }
         return results;
     }

@@ -41,17 +41,39 @@ public static class MeteredPipeline
 
     /// <summary>
     /// The analyze-queue handler, timed as stage <c>analyzer</c>, counting each window decision. A
-    /// <c>collector.retry_exhausted</c> message yields no decision (the Analyzer returns null) and counts none.
+    /// <c>collector.retry_exhausted</c> message yields no decision (the Analyzer returns null) and counts none. With
+    /// <paramref name="gauges"/>, the status gauges are re-read after every run (failed runs included).
     /// </summary>
-    public static Func<string, CancellationToken, Task> AnalyzerHandler(Analyzer analyzer, PipelineMetrics metrics) => async (text, ct) =>
-    {
-        var decision = await metrics.TimeAsync(PipelineMetrics.AnalyzerStage, () => analyzer.HandleAsync(text, ct)).ConfigureAwait(false);
-        if (decision is not null) metrics.RecordDecision(decision);
-    };
+    public static Func<string, CancellationToken, Task> AnalyzerHandler(Analyzer analyzer, PipelineMetrics metrics, RolloutGaugeReader? gauges = null) =>
+        async (text, ct) =>
+        {
+            try
+            {
+                var decision = await metrics.TimeAsync(PipelineMetrics.AnalyzerStage, () => analyzer.HandleAsync(text, ct)).ConfigureAwait(false);
+                if (decision is not null) metrics.RecordDecision(decision);
+            }
+            finally
+            {
+                if (gauges is not null && !ct.IsCancellationRequested) await gauges.RefreshAsync(ct).ConfigureAwait(false);
+            }
+        };
 
-    /// <summary>The report-queue handler, timed as stage <c>reporter</c>.</summary>
-    public static Func<string, CancellationToken, Task> ReporterHandler(Reporter reporter, PipelineMetrics metrics) =>
-        (text, ct) => metrics.TimeAsync(PipelineMetrics.ReporterStage, () => reporter.HandleAsync(text, ct));
+    /// <summary>
+    /// The report-queue handler, timed as stage <c>reporter</c>. With <paramref name="gauges"/>, the status gauges are
+    /// re-read after every run (the Reporter sets <c>rollback_active</c> and requests flag changes).
+    /// </summary>
+    public static Func<string, CancellationToken, Task> ReporterHandler(Reporter reporter, PipelineMetrics metrics, RolloutGaugeReader? gauges = null) =>
+        async (text, ct) =>
+        {
+            try
+            {
+                await metrics.TimeAsync(PipelineMetrics.ReporterStage, () => reporter.HandleAsync(text, ct)).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (gauges is not null && !ct.IsCancellationRequested) await gauges.RefreshAsync(ct).ConfigureAwait(false);
+            }
+        };
 
     private static async Task<T> CountAsync<T>(PipelineMetrics metrics, string channel, Func<Task<T>> call, CancellationToken ct)
     {

@@ -22,8 +22,9 @@ public sealed record PrometheusSample(string Name, IReadOnlyDictionary<string, s
 public sealed record PrometheusFamily(string Name, string Type, string? Help, IReadOnlyList<PrometheusSample> Samples);
 
 /// <summary>
-/// Reads the Prometheus text exposition format 0.0.4 (what <see cref="PrometheusExporter"/> writes; used by the
-/// <c>metrics</c> command and the tests). Throws <see cref="FormatException"/> naming the line for anything else.
+/// Reads the Prometheus text exposition format 0.0.4 (what the standalone host's <c>/metrics</c>, OpenTelemetry's
+/// Prometheus exporter, serves; used by the <c>metrics</c> command and the tests). Throws <see cref="FormatException"/>
+/// naming the line for anything else.
 /// </summary>
 public static class PrometheusText
 {

@@ -72,7 +72,8 @@ public sealed class MetricsCliProcessTests : IDisposable
                     using var response = await http.GetAsync(url);
                     contentType = response.Content.Headers.ContentType?.ToString() ?? "";
                     families = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
-                    if (Sum(families, "autosave_stage_duration_seconds", s => s.Name.EndsWith("_count") && s.Labels["stage"] == "reporter") >= 1) break;
+                    if (Sum(families, "autosave_stage_duration_seconds", s => s.Name.EndsWith("_count") && s.Labels["stage"] == "reporter") >= 1
+                        && families.Any(f => f.Name == "autosave_window_p95_seconds")) break;
                 }
                 catch (HttpRequestException)
                 {
@@ -102,7 +103,13 @@ public sealed class MetricsCliProcessTests : IDisposable
             Assert.Contains($"metrics from {url}", summary);
             Assert.Matches(@"autosave_events_collected_total\s+event=autosave\.save\.completed\s+(60|120)\s", summary);
             Assert.Matches(@"autosave_stage_duration_seconds\s+stage=analyzer\s+count \d+, mean \d+(\.\d+)? s, sum \d+(\.\d+)? s", summary);
-            Assert.Matches(@"autosave_dead_letters_total\s+–", summary);
+            // OpenTelemetry's exporter shows only series that exist; both pipeline queues have a dead-letter series from the start.
+            Assert.Matches(@"autosave_dead_letters_total\s+queue=autosave-analyze\s+0\s", summary);
+            Assert.Matches(@"autosave_dead_letters_total\s+queue=autosave-report\s+0\s", summary);
+            // The status gauges, read after the Analyzer and Reporter runs: the phase A violation stepped the phase back to off.
+            Assert.Equal(1, Sum(families, "autosave_rollout_phase", s => s.Labels["phase"] is "off" or "A"));
+            Assert.Equal(3.2258, Sum(families, "autosave_window_error_rate_percent"), 3);
+            Assert.Matches(@"autosave_window_p95_seconds\s+0\.5\s", summary);
 
             (exit, summary, error) = await HostProcess.RunAsync(_cwd, "metrics", "--url", $"http://127.0.0.1:{port}/other");
             Assert.Equal(2, exit);

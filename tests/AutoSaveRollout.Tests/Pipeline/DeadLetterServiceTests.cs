@@ -51,7 +51,7 @@ public abstract class DeadLetterServiceContract
     public async Task A_poisoned_message_is_listed_with_its_last_error_deliveries_and_whether_it_was_permanent()
     {
         using var metrics = new PipelineMetrics();
-        using var exporter = new PrometheusExporter(metrics.Meter);
+        await using var scrape = await MetricsScrape.StartAsync(metrics.Meter);
         await PoisonAsync("{\"decision\":\"d1\",\"note\":\"ünïcødé & <xml>\"}", Forbidden, metrics: metrics);
         await PoisonAsync("{\"decision\":\"d2\"}", Unavailable, metrics: metrics);
 
@@ -69,7 +69,7 @@ public abstract class DeadLetterServiceContract
         Assert.NotEqual(permanent.Id, permanent.Record.MessageId);
         Assert.Equal((2, false), (transient.DequeueCount, transient.Permanent));
         Assert.Equal("DeliveryException: HTTP 503 service unavailable", transient.LastError);
-        Assert.Contains($"autosave_dead_letters_total{{queue=\"{Source}\"}} 2\n", exporter.Render());
+        Assert.Contains($"autosave_dead_letters_total{{queue=\"{Source}\"}} 2", await scrape.SampleLinesAsync());
     }
 
     [Fact]
