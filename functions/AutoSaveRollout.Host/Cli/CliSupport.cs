@@ -97,6 +97,28 @@ internal static class CliSupport
 
     public static string OneLine(string s) => s.ReplaceLineEndings(" ");
 
+    /// <summary>Name of the file that marks an embedded store as a simulation's own (replay, analyze, <c>run --dry-run</c>).</summary>
+    public const string ScratchMarker = "scratch-store";
+
+    /// <summary>
+    /// Makes sure the embedded store <paramref name="root"/> is one that <paramref name="command"/> may write (and replay and
+    /// analyze may clear): missing, empty, or marked as a simulation's own store by <see cref="ScratchMarker"/>; then marks
+    /// it. A store holding data without the mark is a live pipeline's store, which a simulation must never write: throws
+    /// <see cref="ConfigurationException"/> (exit 2) naming it, before anything is written.
+    /// </summary>
+    public static void ClaimScratchStore(string root, string command)
+    {
+        var full = Path.GetFullPath(root);
+        if (Directory.Exists(full) && !File.Exists(Path.Combine(full, ScratchMarker))
+            && Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories).Any())
+            throw new ConfigurationException($"{full} holds pipeline data that {command} did not create (a live store?); {command} writes only its own " +
+                                             "store: pass an empty or new --store folder");
+        Directory.CreateDirectory(full);
+        var marker = Path.Combine(full, ScratchMarker);
+        if (!File.Exists(marker))
+            File.WriteAllText(marker, $"scratch store of autosave-rollout {command}: simulated records, never a live pipeline's; safe to delete\n");
+    }
+
     /// <summary>A number for a table cell (<paramref name="format"/>, invariant culture), or <c>–</c> when undefined.</summary>
     public static string Cell(double? value, string format) =>
         value is { } x ? x.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "–";

@@ -59,7 +59,16 @@ internal static class ReplayCommand
             var isResume = parse.GetValue(resume);
             if (isResume && parse.GetValue(reset)) throw new ConfigurationException("--resume keeps the store and --reset empties it; pass one of them");
 
-            if (!isResume && storage.Kind == StorageKind.Embedded && Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            if (storage.Kind == StorageKind.Embedded)
+            {
+                // Replay writes (and clears) only its own store, never a live pipeline's given by --store.
+                CliSupport.ClaimScratchStore(root, "replay");
+                if (!isResume)
+                {
+                    Directory.Delete(root, recursive: true);
+                    CliSupport.ClaimScratchStore(root, "replay");
+                }
+            }
             await using var pipeline = CliSupport.OpenPipeline(config, new RolloutHostOptions
             {
                 Storage = storage, Time = TimeProvider.System, DryRun = isDryRun, Policy = rolloutPolicy, Templates = templates,
