@@ -59,7 +59,8 @@ internal static class AnalyzeCommand
                 Console.Error.WriteLine($"note: {file} spans windows {coverage.First} to {coverage.Last}; analysed as one batch");
             Console.WriteLine(JsonSerializer.Serialize(window.Decision, Json.Pretty));
             ReplayCommand.Print(CliSupport.CreateConsole(), [window], ports.StorageDescription, dryRun: true);
-            return CliSupport.Success;
+            // Dry-run actions never fail, but a dead-lettered message (a bad batch, a storage fault) still exits 3.
+            return ActionOutcomes.Report(await ActionOutcomes.FailuresAsync(ports.Blobs, ct));
         }));
         return command;
     }

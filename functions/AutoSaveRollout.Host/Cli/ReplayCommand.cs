@@ -88,7 +88,8 @@ internal static class ReplayCommand
             if (parse.GetValue(json) is { } jsonPath)
                 await File.WriteAllLinesAsync(jsonPath, results.Select(ReplayRunner.ToJsonLine), ct);
             Print(CliSupport.CreateConsole(), results, ports.StorageDescription, isDryRun);
-            return CliSupport.Success;
+            // Exit 3 when any outward action ended failed or dead-lettered, after one line naming each.
+            return ActionOutcomes.Report(await ActionOutcomes.FailuresAsync(ports.Blobs, ct));
         }));
         return command;
     }
