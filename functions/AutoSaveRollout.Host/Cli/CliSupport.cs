@@ -123,17 +123,65 @@ internal static class CliSupport
     public static string Cell(double? value, string format) =>
         value is { } x ? x.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "–";
 
-    /// <summary>A console that keeps tables readable when output is redirected (CI logs, files).</summary>
+    /// <summary>A table column; the ones named in <paramref name="noWrap"/> (ids, times) never wrap, so an id is never broken across lines.</summary>
+    public static TableColumn Column(string header, IReadOnlyCollection<string> noWrap)
+    {
+        var column = new TableColumn(header);
+        return noWrap.Contains(header) ? column.NoWrap() : column;
+    }
+
+    /// <summary>Console width used when output is redirected: wide enough that no table cell (ids, rollback commands) wraps.</summary>
+    public const int RedirectedWidth = 4096;
+
+    /// <summary>
+    /// A console that keeps tables readable when output is redirected (pipes, CI logs, files): no colours or ANSI codes, a
+    /// width (<see cref="RedirectedWidth"/>) at which no cell wraps, so ids never break across lines, and every line cut
+    /// of its trailing padding, so nothing is padded to the console width. On a terminal, Spectre's detection applies.
+    /// </summary>
     public static IAnsiConsole CreateConsole()
     {
         var redirected = Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(Console.Out),
+            Out = new AnsiConsoleOutput(redirected ? new TrailingSpaceTrimmer(Console.Out) : Console.Out),
             Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
             ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
         });
-        if (redirected) console.Profile.Width = 240;
+        if (redirected) console.Profile.Width = RedirectedWidth;
         return console;
+    }
+
+    /// <summary>Writes complete lines to <paramref name="inner"/> without their trailing spaces; a partial line waits for its end or <see cref="Flush"/>.</summary>
+    private sealed class TrailingSpaceTrimmer(TextWriter inner) : TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void Write(char value)
+        {
+            if (value == '\n')
+            {
+                inner.Write(_line.ToString().TrimEnd(' ', '\r'));
+                inner.Write('\n');
+                _line.Clear();
+            }
+            else _line.Append(value);
+        }
+
+        public override void Write(string? value)
+        {
+            foreach (var c in value ?? "") Write(c);
+        }
+
+        public override void Flush()
+        {
+            if (_line.Length > 0)
+            {
+                inner.Write(_line.ToString().TrimEnd(' '));
+                _line.Clear();
+            }
+            inner.Flush();
+        }
     }
 }

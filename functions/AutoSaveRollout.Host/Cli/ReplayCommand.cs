@@ -97,7 +97,7 @@ internal static class ReplayCommand
     internal static void Print(IAnsiConsole console, IReadOnlyList<ReplayWindow> results, string storage, bool dryRun)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "window (UTC)", "phase", "p95 s", "err %", "drift", "lat s", "status", "action" }) table.AddColumn(c);
+        foreach (var c in new[] { "window (UTC)", "phase", "p95 s", "err %", "drift", "lat s", "status", "action" }) table.AddColumn(CliSupport.Column(c, new[] { "window (UTC)" }));
         foreach (var w in results)
         {
             var d = w.Decision;

@@ -94,6 +94,6 @@ public sealed class OutboxRunner(IBlobStore blobs, TimeProvider time, bool dryRu
             status = a.Status,
             error = a.LastError,
         };
-        await blobs.AppendJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false);
+        await blobs.AppendReadableJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false); // emoji as UTF-8 (issue 10)
     }
 }
