@@ -29,6 +29,13 @@ public sealed record RolloutHostOptions
     /// </summary>
     public bool StorageOnly { get; init; }
 
+    /// <summary>
+    /// Only the flag service is required (<c>rollback</c>, the emergency command): its settings are checked as usual, while
+    /// Slack and PagerDuty are optional: checked and wired when configured (any webhook, <c>PagerDuty:RoutingKey</c>),
+    /// else their ports refuse every call like a dry-run's. Ignored unless <see cref="Sends"/>.
+    /// </summary>
+    public bool FlagServiceOnly { get; init; }
+
     /// <summary>The rollout policy; required by the stages and, outside dry-run, by the Slack settings check (its channels).</summary>
     public RolloutPolicy? Policy { get; init; }
 

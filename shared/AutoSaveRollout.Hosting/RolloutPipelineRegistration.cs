@@ -143,16 +143,21 @@ public static class RolloutPipelineRegistration
             var pagerDutySettings = Settings<PagerDutySettings>(sp);
             var pagerDuty = pagerDutySettings.ToOptions();
             var flags = Settings<FlagServiceSettings>(sp).ToOptions();
+            // A flag-service-only host (rollback) wires Slack and PagerDuty only when they are configured.
+            var useSlack = !host.FlagServiceOnly || slack.Webhooks.Count > 0;
+            var usePagerDuty = !host.FlagServiceOnly || pagerDutySettings.RoutingKey is { Length: > 0 };
             try
             {
                 ports = new PipelinePorts(storage.Blobs, storage.Queues, storage.Locks,
-                    new ResilientSlackNotifier(new SlackWebhookNotifier(http, slack), retries),
-                    new ResilientPagerDutyEvents(host.Http is null ? sp.GetRequiredService<PagerDutyEventsClient>() : PagerDutyClients.CreateEvents(http, pagerDuty), retries),
+                    useSlack ? new ResilientSlackNotifier(new SlackWebhookNotifier(http, slack), retries) : DisabledNotifiers.Instance,
+                    usePagerDuty
+                        ? new ResilientPagerDutyEvents(host.Http is null ? sp.GetRequiredService<PagerDutyEventsClient>() : PagerDutyClients.CreateEvents(http, pagerDuty), retries)
+                        : DisabledNotifiers.Instance,
                     new ResilientFlagService(new RollbackFlagServiceClient(http, flags), retries),
                     storage.Description)
                 {
                     Retries = retries,
-                    PagerDutyIncidents = pagerDutySettings.Escalating ? new ResilientPagerDutyIncidents(
+                    PagerDutyIncidents = usePagerDuty && pagerDutySettings.Escalating ? new ResilientPagerDutyIncidents(
                         host.Http is null ? sp.GetRequiredService<PagerDutyRestClient>() : PagerDutyClients.CreateIncidents(http, pagerDuty, time), retries) : null,
                     EscalationPriority = pagerDuty.EscalationPriority,
                 };

@@ -97,7 +97,7 @@ internal sealed class RolloutSettingsValidator(RolloutHostOptions host, Func<Pag
 {
     public ValidateOptionsResult Validate(string? name, SlackSettings options)
     {
-        if (!host.Sends) return ValidateOptionsResult.Success;
+        if (!host.Sends || host.FlagServiceOnly) return ValidateOptionsResult.Success; // flag-service-only: webhooks are optional
         var policy = host.Policy!;
         var configured = options.Webhooks.Where(kv => !string.IsNullOrWhiteSpace(kv.Value)).Select(kv => SlackOptions.NormaliseChannelKey(kv.Key))
             .ToHashSet(StringComparer.Ordinal);
@@ -116,7 +116,7 @@ internal sealed class RolloutSettingsValidator(RolloutHostOptions host, Func<Pag
 
     public ValidateOptionsResult Validate(string? name, PagerDutySettings options)
     {
-        if (!host.Sends) return ValidateOptionsResult.Success;
+        if (!host.Sends || (host.FlagServiceOnly && options.RoutingKey is not { Length: > 0 })) return ValidateOptionsResult.Success;
         if (Missing(options.RoutingKey, "PagerDuty:RoutingKey") is { } missing) return missing;
         if (NotAbsolute(options.EventsUrl, "PagerDuty:EventsUrl") is { } events) return events;
         if (!options.Escalating) return ValidateOptionsResult.Success;

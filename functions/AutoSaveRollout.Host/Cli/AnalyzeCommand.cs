@@ -43,7 +43,10 @@ internal static class AnalyzeCommand
             var coverage = source.ScanCoverage(ct) ?? throw new InvalidDataException($"no accepted telemetry event in {file}");
 
             var root = parse.GetValue(store)!;
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            // Analyze writes (and clears) only its own store, never a live pipeline's given by --store.
+            CliSupport.ClaimScratchStore(root, "analyze");
+            Directory.Delete(root, recursive: true);
+            CliSupport.ClaimScratchStore(root, "analyze");
             await using var pipeline = CliSupport.OpenPipeline(PipelineFactory.LoadConfiguration(), new RolloutHostOptions
             {
                 Storage = StorageSelection.Embedded(root), Time = TimeProvider.System, DryRun = true, Policy = rolloutPolicy, Templates = templates,
@@ -56,7 +59,8 @@ internal static class AnalyzeCommand
                 Console.Error.WriteLine($"note: {file} spans windows {coverage.First} to {coverage.Last}; analysed as one batch");
             Console.WriteLine(JsonSerializer.Serialize(window.Decision, Json.Pretty));
             ReplayCommand.Print(CliSupport.CreateConsole(), [window], ports.StorageDescription, dryRun: true);
-            return CliSupport.Success;
+            // Dry-run actions never fail, but a dead-lettered message (a bad batch, a storage fault) still exits 3.
+            return ActionOutcomes.Report(await ActionOutcomes.FailuresAsync(ports.Blobs, ct));
         }));
         return command;
     }

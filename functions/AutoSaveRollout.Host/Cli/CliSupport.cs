@@ -97,21 +97,91 @@ internal static class CliSupport
 
     public static string OneLine(string s) => s.ReplaceLineEndings(" ");
 
+    /// <summary>Name of the file that marks an embedded store as a simulation's own (replay, analyze, <c>run --dry-run</c>).</summary>
+    public const string ScratchMarker = "scratch-store";
+
+    /// <summary>
+    /// Makes sure the embedded store <paramref name="root"/> is one that <paramref name="command"/> may write (and replay and
+    /// analyze may clear): missing, empty, or marked as a simulation's own store by <see cref="ScratchMarker"/>; then marks
+    /// it. A store holding data without the mark is a live pipeline's store, which a simulation must never write: throws
+    /// <see cref="ConfigurationException"/> (exit 2) naming it, before anything is written.
+    /// </summary>
+    public static void ClaimScratchStore(string root, string command)
+    {
+        var full = Path.GetFullPath(root);
+        if (Directory.Exists(full) && !File.Exists(Path.Combine(full, ScratchMarker))
+            && Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories).Any())
+            throw new ConfigurationException($"{full} holds pipeline data that {command} did not create (a live store?); {command} writes only its own " +
+                                             "store: pass an empty or new --store folder");
+        Directory.CreateDirectory(full);
+        var marker = Path.Combine(full, ScratchMarker);
+        if (!File.Exists(marker))
+            File.WriteAllText(marker, $"scratch store of autosave-rollout {command}: simulated records, never a live pipeline's; safe to delete\n");
+    }
+
     /// <summary>A number for a table cell (<paramref name="format"/>, invariant culture), or <c>–</c> when undefined.</summary>
     public static string Cell(double? value, string format) =>
         value is { } x ? x.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "–";
 
-    /// <summary>A console that keeps tables readable when output is redirected (CI logs, files).</summary>
+    /// <summary>A table column; the ones named in <paramref name="noWrap"/> (ids, times) never wrap, so an id is never broken across lines.</summary>
+    public static TableColumn Column(string header, IReadOnlyCollection<string> noWrap)
+    {
+        var column = new TableColumn(header);
+        return noWrap.Contains(header) ? column.NoWrap() : column;
+    }
+
+    /// <summary>Console width used when output is redirected: wide enough that no table cell (ids, rollback commands) wraps.</summary>
+    public const int RedirectedWidth = 4096;
+
+    /// <summary>
+    /// A console that keeps tables readable when output is redirected (pipes, CI logs, files): no colours or ANSI codes, a
+    /// width (<see cref="RedirectedWidth"/>) at which no cell wraps, so ids never break across lines, and every line cut
+    /// of its trailing padding, so nothing is padded to the console width. On a terminal, Spectre's detection applies.
+    /// </summary>
     public static IAnsiConsole CreateConsole()
     {
         var redirected = Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(Console.Out),
+            Out = new AnsiConsoleOutput(redirected ? new TrailingSpaceTrimmer(Console.Out) : Console.Out),
             Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
             ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
         });
-        if (redirected) console.Profile.Width = 240;
+        if (redirected) console.Profile.Width = RedirectedWidth;
         return console;
+    }
+
+    /// <summary>Writes complete lines to <paramref name="inner"/> without their trailing spaces; a partial line waits for its end or <see cref="Flush"/>.</summary>
+    private sealed class TrailingSpaceTrimmer(TextWriter inner) : TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void Write(char value)
+        {
+            if (value == '\n')
+            {
+                inner.Write(_line.ToString().TrimEnd(' ', '\r'));
+                inner.Write('\n');
+                _line.Clear();
+            }
+            else _line.Append(value);
+        }
+
+        public override void Write(string? value)
+        {
+            foreach (var c in value ?? "") Write(c);
+        }
+
+        public override void Flush()
+        {
+            if (_line.Length > 0)
+            {
+                inner.Write(_line.ToString().TrimEnd(' '));
+                _line.Clear();
+            }
+            inner.Flush();
+        }
     }
 }

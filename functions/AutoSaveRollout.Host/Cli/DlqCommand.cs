@@ -85,7 +85,7 @@ internal static class DlqCommand
                 return CliSupport.Success;
             }
             var table = new Table().Border(TableBorder.Simple);
-            foreach (var c in new[] { "id", "queue", "inserted (UTC)", "deliveries", "permanent", "last error" }) table.AddColumn(c);
+            foreach (var c in new[] { "id", "queue", "inserted (UTC)", "deliveries", "permanent", "last error" }) table.AddColumn(CliSupport.Column(c, new[] { "id", "queue", "inserted (UTC)" }));
             foreach (var d in letters)
             {
                 table.AddRow(Markup.Escape(d.Id), Markup.Escape(d.Queue), d.InsertedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),

@@ -23,8 +23,8 @@ internal static class LifecycleCommands
     /// <c>approve --phase &lt;B|C|complete&gt; --role &lt;sre|dev_lead|governance&gt; --approver &lt;name&gt; [--evidence &lt;url&gt;]</c>:
     /// records the approval in the audit log, then runs one lifecycle tick, which moves the phase when it is eligible, every
     /// required role has approved in this phase and the evidence checks pass (calling the flag service and Slack, so it needs
-    /// their settings). With <c>--dry-run</c> it records the approval and only reports what the next tick would do. Prints the
-    /// approval and where the move stands.
+    /// their settings). With <c>--dry-run</c> it checks the approval and reports what the next tick would do were it recorded,
+    /// writing nothing (a dry-run approval never counts). Prints the approval and where the move stands.
     /// </summary>
     public static Command Approve()
     {
@@ -44,12 +44,19 @@ internal static class LifecycleCommands
             var isDryRun = parse.GetValue(dryRun);
             await using var pipeline = common.Open(parse, isDryRun, storageOnly: false);
             var lifecycle = pipeline.GetRequiredService<LifecycleService>();
-            var entry = await lifecycle.ApproveAsync(new ApprovalRequest(parse.GetValue(target)!, parse.GetValue(role)!, parse.GetValue(approver)!,
-                parse.GetValue(evidence)), ct);
+            var request = new ApprovalRequest(parse.GetValue(target)!, parse.GetValue(role)!, parse.GetValue(approver)!, parse.GetValue(evidence));
+            if (isDryRun)
+            {
+                // A dry run checks the approval and says what the next tick would do if it were recorded; it writes nothing,
+                // so a dry-run approval never counts and never moves a live rollout's phase.
+                var (preview, attempt) = await lifecycle.PreviewApprovalAsync(request, ct);
+                Console.WriteLine($"[dry-run] not recorded: {preview.Role}={preview.Actor} for {preview.Phase} → {preview.Target}");
+                Console.WriteLine(Describe(attempt));
+                return CliSupport.Success;
+            }
+            var entry = await lifecycle.ApproveAsync(request, ct);
             Console.WriteLine($"approved: {entry.Role}={entry.Actor} for {entry.Phase} → {entry.Target} at {Stamp(entry.At)} ({entry.Id})");
-            // A dry run records the approval and says what the next tick would do; it never moves a live rollout's phase.
-            var attempt = isDryRun ? await lifecycle.PreviewMoveAsync(ct) : await lifecycle.TickAsync(ct);
-            Console.WriteLine(Describe(attempt));
+            Console.WriteLine(Describe(await lifecycle.TickAsync(ct)));
             return CliSupport.Success;
         }));
         return command;
@@ -105,7 +112,8 @@ internal static class LifecycleCommands
 
     /// <summary>
     /// <c>rca --file &lt;markdown&gt; [--date yyyy-MM-dd]</c>: stores an RCA as <c>reports/rca/&lt;date&gt;.md</c> (default: today, UTC),
-    /// appended after a separator when that day already has one. The RCA must name the incident id.
+    /// appended after a separator when that day already has one. The RCA must name an incident of the ledger (one of its ids,
+    /// dedup key or PagerDuty id/number, as the RCA search matches them); a file that names none exits 2 and stores nothing.
     /// </summary>
     public static Command Rca()
     {
@@ -125,6 +133,14 @@ internal static class LifecycleCommands
                 : DateOnly.FromDateTime(DateTime.UtcNow);
             await using var pipeline = common.Open(parse, dryRun: true, storageOnly: true);
             var ports = pipeline.GetRequiredService<PipelinePorts>();
+            // The RCA must name an incident of the ledger (an id the lifecycle's RCA search looks for), or it covers nothing.
+            var (ledger, _) = await new JsonRecordStore<IncidentLedger>(ports.Blobs, StorePaths.Incidents).ReadAsync(ct);
+            var incidents = ledger?.Incidents ?? [];
+            if (incidents.Count == 0)
+                throw new InvalidDataException($"{path} names no incident: the ledger ({StorePaths.Incidents}) holds none to write an RCA for");
+            if (!incidents.Any(i => i.Names().Any(n => text.Contains(n, StringComparison.Ordinal))))
+                throw new InvalidDataException($"{path} names no incident of the ledger ({StorePaths.Incidents}); name its id, e.g. " +
+                                               string.Join(", ", incidents.OrderByDescending(i => i.TriggeredAt).Take(3).Select(i => i.Id)));
             var blob = StorePaths.Rca(day);
             var existing = await ports.Blobs.TryGetAsync(blob, ct);
             var content = existing is null ? text : Encoding.UTF8.GetString(existing.Content).TrimEnd('\n') + "\n\n---\n\n" + text;
@@ -139,7 +155,7 @@ internal static class LifecycleCommands
     private static string Describe(MoveAttempt a) => a.Outcome switch
     {
         MoveOutcome.Moved => $"moved: {a.Phase} → {a.Target} ({a.MoveId})",
-        MoveOutcome.Ready => $"[dry-run] move {a.Phase} → {a.Target}: ready; the next tick of the pipeline moves the phase",
+        MoveOutcome.Ready => $"[dry-run] move {a.Phase} → {a.Target}: ready with this approval; approve without --dry-run to record it (the next tick then moves the phase)",
         MoveOutcome.Blocked => $"move {a.Phase} → {a.Target} blocked:\n" + string.Join("\n", a.Reasons.Select(r => "  - " + r)),
         MoveOutcome.AwaitingApprovals => $"move {a.Phase} → {a.Target}: waiting for approval by {string.Join(", ", a.MissingRoles)}",
         MoveOutcome.NotEligible => $"move {a.Phase} → {a.Target}: the phase is not eligible yet (see status)" +

@@ -62,7 +62,16 @@ internal static class ReplayCommand
             var isResume = parse.GetValue(resume);
             if (isResume && parse.GetValue(reset)) throw new ConfigurationException("--resume keeps the store and --reset empties it; pass one of them");
 
-            if (!isResume && storage.Kind == StorageKind.Embedded && Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            if (storage.Kind == StorageKind.Embedded)
+            {
+                // Replay writes (and clears) only its own store, never a live pipeline's given by --store.
+                CliSupport.ClaimScratchStore(root, "replay");
+                if (!isResume)
+                {
+                    Directory.Delete(root, recursive: true);
+                    CliSupport.ClaimScratchStore(root, "replay");
+                }
+            }
             await using var pipeline = CliSupport.OpenPipeline(config, new RolloutHostOptions
             {
                 Storage = storage, Time = TimeProvider.System, DryRun = isDryRun, Policy = rolloutPolicy, Templates = templates,
@@ -83,7 +92,8 @@ internal static class ReplayCommand
             if (parse.GetValue(json) is { } jsonPath)
                 await File.WriteAllLinesAsync(jsonPath, results.Select(ReplayRunner.ToJsonLine), ct);
             Print(CliSupport.CreateConsole(), results, ports.StorageDescription, isDryRun);
-            return CliSupport.Success;
+            // Exit 3 when any outward action ended failed or dead-lettered, after one line naming each.
+            return ActionOutcomes.Report(await ActionOutcomes.FailuresAsync(ports.Blobs, ct));
         }));
         return command;
     }
@@ -91,7 +101,7 @@ internal static class ReplayCommand
     internal static void Print(IAnsiConsole console, IReadOnlyList<ReplayWindow> results, string storage, bool dryRun)
     {
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var c in new[] { "window (UTC)", "phase", "p95 s", "err %", "drift", "lat s", "status", "action" }) table.AddColumn(c);
+        foreach (var c in new[] { "window (UTC)", "phase", "p95 s", "err %", "drift", "lat s", "status", "action" }) table.AddColumn(CliSupport.Column(c, new[] { "window (UTC)" }));
         foreach (var w in results)
         {
             var d = w.Decision;

@@ -4,7 +4,8 @@ namespace AutoSaveRollout.Host.Cli;
 
 /// <summary>
 /// Operator CLI: <c>replay</c>, <c>analyze</c>, <c>run</c>, <c>status</c>, <c>rollback</c>, <c>generate</c>, <c>dlq</c>, <c>metrics</c>.
-/// Exit codes: 0 success, 2 bad input or configuration (one-line reason on stderr).
+/// Exit codes: 0 success, 2 bad input or configuration (one-line reason on stderr), 3 completed with failed or
+/// dead-lettered outward actions (<c>replay</c>, <c>analyze</c>; one summary line on stderr).
 /// </summary>
 public static class RolloutCli
 {

@@ -60,6 +60,9 @@ internal static class RunCommand
 
             var time = TimeProvider.System;
             var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), parse.GetValue(store)!, parse.GetValue(connection));
+            // A dry run records its simulated decisions and outboxes: only in a store of its own, never a live pipeline's,
+            // whose windows would then count as decided (on Azure, point --connection at a scratch account).
+            if (isDryRun && storage.Kind == StorageKind.Embedded) CliSupport.ClaimScratchStore(storage.Root!, "run --dry-run");
             using var metrics = new PipelineMetrics(time);
 
             var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();

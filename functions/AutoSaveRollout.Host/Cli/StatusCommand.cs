@@ -11,21 +11,31 @@ using AutoSaveRollout.Core.Storage;
 
 namespace AutoSaveRollout.Host.Cli;
 
-/// <summary><c>status [--store]</c>: phase in effect, rollback_active and the latest decisions.</summary>
+/// <summary>
+/// <c>status [--store &lt;dir&gt; | --storage azure [--connection &lt;cs&gt;]] [--policy]</c>: phase in effect, rollback_active, the
+/// lifecycle and the latest decisions, from the embedded store or Azure Storage like every other command.
+/// </summary>
 internal static class StatusCommand
 {
     public static Command Create()
     {
         var store = CliSupport.StoreOption(".rollout");
         var policy = CliSupport.PolicyOption();
-        var command = new Command("status", "show the phase in effect, rollback_active, the lifecycle and the last decisions") { store, policy };
+        var storageKind = CliSupport.StorageKindOption();
+        var connection = CliSupport.ConnectionOption();
+        var command = new Command("status", "show the phase in effect, rollback_active, the lifecycle and the last decisions")
+        {
+            store, policy, storageKind, connection,
+        };
         command.SetAction((parse, ct) => CliSupport.GuardAsync(async () =>
         {
-            var root = parse.GetValue(store)!;
-            if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"no pipeline data in {Path.GetFullPath(root)} (run `run` or `replay` first, or pass --store)");
-            await using var pipeline = CliSupport.OpenPipeline(CliSupport.NoSettings(), new RolloutHostOptions
+            var config = PipelineFactory.LoadConfiguration();
+            var storage = PipelineFactory.SelectStorage(config, parse.GetValue(storageKind), parse.GetValue(store)!, parse.GetValue(connection));
+            if (storage.Kind == StorageKind.Embedded && !Directory.Exists(storage.Root))
+                throw new DirectoryNotFoundException($"no pipeline data in {Path.GetFullPath(storage.Root!)} (run `run` or `replay` first, or pass --store)");
+            await using var pipeline = CliSupport.OpenPipeline(config, new RolloutHostOptions
             {
-                Storage = StorageSelection.Embedded(root), Time = TimeProvider.System, StorageOnly = true, DryRun = true,
+                Storage = storage, Time = TimeProvider.System, StorageOnly = true, DryRun = true,
             });
             var ports = pipeline.GetRequiredService<PipelinePorts>();
             var blobs = ports.Blobs;
@@ -55,7 +65,7 @@ internal static class StatusCommand
                 if (card.Evidence is { } evidence) console.WriteLine($"gate evidence ({card.Gate?.Mode} {card.Gate?.Confidence.ToString(CultureInfo.InvariantCulture)}): {evidence}"); // gates (issue 11)
             }
             var table = new Table().Border(TableBorder.Simple);
-            foreach (var c in new[] { "window (UTC)", "phase", "status", "p95 s", "err %", "violations", "decision" }) table.AddColumn(c);
+            foreach (var c in new[] { "window (UTC)", "phase", "status", "p95 s", "err %", "violations", "decision" }) table.AddColumn(CliSupport.Column(c, new[] { "window (UTC)", "decision" }));
             foreach (var d in dashboard?.RecentDecisions ?? [])
             {
                 table.AddRow(d.WindowStart.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), d.Phase, d.Status.ToString(),

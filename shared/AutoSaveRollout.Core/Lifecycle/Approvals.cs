@@ -32,8 +32,11 @@ internal sealed class Approvals(LifecycleContext context)
         return ids;
     }
 
-    /// <summary>See <see cref="LifecycleService.ApproveAsync"/>.</summary>
-    public async Task<AuditEntry> ApproveAsync(ApprovalRequest request, CancellationToken ct)
+    /// <summary>
+    /// See <see cref="LifecycleService.ApproveAsync"/>. <paramref name="record"/> false (<c>approve --dry-run</c>) checks the
+    /// request the same way and returns the entry it would append, writing nothing: a dry-run approval never counts.
+    /// </summary>
+    public async Task<AuditEntry> ApproveAsync(ApprovalRequest request, CancellationToken ct, bool record = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         var actor = RequireText(request.Approver, "--approver", 100);
@@ -55,12 +58,13 @@ internal sealed class Approvals(LifecycleContext context)
         var baseId = $"apr-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{request.Role}";
         var id = baseId;
         for (var n = 2; entries.Any(e => e.Id == id); n++) id = $"{baseId}-{n.ToString(CultureInfo.InvariantCulture)}";
-        return await context.Audit.AppendOnceAsync(new AuditEntry
+        var entry = new AuditEntry
         {
             Id = id, Type = AuditEntryType.Approval,
             At = now, Flag = context.Policy.Flag, Phase = state.Phase, Target = target, Role = request.Role, Actor = actor, Evidence = evidence,
             PhaseSince = state.PhaseSince, PolicySha256 = context.Policy.Sha256,
-        }, ct).ConfigureAwait(false);
+        };
+        return record ? await context.Audit.AppendOnceAsync(entry, ct).ConfigureAwait(false) : entry;
     }
 
     /// <summary>See <see cref="LifecycleService.ReviewRetryFailureAsync"/>.</summary>

@@ -163,6 +163,17 @@ public sealed class LifecycleService : IReportFollowUp
     /// </summary>
     public Task<MoveAttempt> PreviewMoveAsync(CancellationToken ct = default) => _moves.TryAsync(execute: false, ct);
 
+    /// <summary>
+    /// <c>approve --dry-run</c>: checks <paramref name="request"/> as <see cref="ApproveAsync"/> does (same
+    /// <see cref="LifecycleException"/>s) and previews the next move as if it were recorded, writing nothing: the returned
+    /// entry is not in the audit log, so a dry-run approval never counts towards a move.
+    /// </summary>
+    public async Task<(AuditEntry Approval, MoveAttempt Preview)> PreviewApprovalAsync(ApprovalRequest request, CancellationToken ct = default)
+    {
+        var entry = await _approvals.ApproveAsync(request, ct, record: false).ConfigureAwait(false);
+        return (entry, await _moves.TryAsync(execute: false, ct, [entry]).ConfigureAwait(false));
+    }
+
     /// <summary>The lifecycle as <c>status</c> shows it; null before any rollout state exists.</summary>
     public async Task<LifecycleView?> GetViewAsync(CancellationToken ct = default)
     {

@@ -17,15 +17,20 @@ namespace AutoSaveRollout.Core.Lifecycle;
 /// </summary>
 internal sealed class PhaseMoves(LifecycleContext context, LifecycleOutboxes outboxes, Func<EvidenceChecks> evidence)
 {
-    /// <summary>Attempts the next move; <paramref name="execute"/> false only previews it (<see cref="MoveOutcome.Ready"/>), announcing nothing.</summary>
-    public async Task<MoveAttempt> TryAsync(bool execute, CancellationToken ct)
+    /// <summary>
+    /// Attempts the next move; <paramref name="execute"/> false only previews it (<see cref="MoveOutcome.Ready"/>), announcing
+    /// nothing. <paramref name="hypothetical"/>: approvals of a preview that are not recorded (<c>approve --dry-run</c>);
+    /// they are counted only when previewing.
+    /// </summary>
+    public async Task<MoveAttempt> TryAsync(bool execute, CancellationToken ct, IReadOnlyList<AuditEntry>? hypothetical = null)
     {
+        if (execute && hypothetical is { Count: > 0 }) throw new ArgumentException("unrecorded approvals never move the phase", nameof(hypothetical));
         var (state, _) = await context.State.ReadAsync(ct).ConfigureAwait(false);
         if (state is null || !PhaseExtensions.TryParse(state.Phase, out var phase) || phase == Phase.Off || state.CompletedAt is not null)
             return new MoveAttempt(MoveOutcome.None, state?.Phase, null, [], []);
         var target = PromotionEligibility.TargetOf(phase)!;
         var roles = ApproverRoleNames.Names(context.Policy.For(phase).Promotion.Approvers);
-        var approvals = Approvals.OfSegment(await context.Audit.ReadAsync(ct).ConfigureAwait(false), state);
+        var approvals = Approvals.OfSegment([.. await context.Audit.ReadAsync(ct).ConfigureAwait(false), .. hypothetical ?? []], state);
         var missing = roles.Where(r => approvals.All(a => a.Role != r)).ToList();
 
         // Eligible as of the latest decided window, in this phase (a decided-but-unreported window may change it).

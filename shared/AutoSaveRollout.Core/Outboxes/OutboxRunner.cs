@@ -54,7 +54,8 @@ public sealed class OutboxRunner(IBlobStore blobs, TimeProvider time, bool dryRu
                 }
                 catch (DeliveryException ex)
                 {
-                    log.LogWarning("report {DecisionId}: {Action} failed: {Error}", subjectId, action.Id, ex.Message);
+                    log.LogError("report {DecisionId}: {Action} ({Target}) failed, attempt {Attempt}: {Error}", subjectId, action.Id, action.Target,
+                        attempt.Attempts, ex.Message); // one error line per failed action attempt
                     result = attempt with { Status = ActionStatus.Failed, LastError = $"{ex.Target}: {ex.Message}" };
                     failures.Add((result, ex.IsTransient));
                 }
@@ -93,6 +94,6 @@ public sealed class OutboxRunner(IBlobStore blobs, TimeProvider time, bool dryRu
             status = a.Status,
             error = a.LastError,
         };
-        await blobs.AppendJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false);
+        await blobs.AppendReadableJsonLineAsync(StorePaths.Notifications, entry, ct).ConfigureAwait(false); // emoji as UTF-8 (issue 10)
     }
 }

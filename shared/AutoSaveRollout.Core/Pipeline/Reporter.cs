@@ -98,6 +98,10 @@ public sealed class Reporter
         var (final, failures) = await _outboxes.RunAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart,
             () => Plan(decision, promotion), (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
         await _recorder.UpdateStateAndDashboardAsync(decision, final, promotion, ct).ConfigureAwait(false);
+        // One line per decision (issue 10): window, phase, status, violated metrics and where each action stands.
+        _log.LogInformation("decision {DecisionId}: window {Window} phase {Phase} status {Status}; violations: {Violations}; actions: {Actions}",
+            decision.DecisionId, window, decision.Phase, decision.Status, decision.Violations.Count == 0 ? "none" : string.Join(",", decision.Violations),
+            final.Actions.Count == 0 ? "none" : string.Join(", ", final.Actions.Select(a => $"{a.Id} {a.Status}")));
         if (_followUp is not null)
         {
             await _followUp.DecisionReportedAsync(decision, final, ct).ConfigureAwait(false);

@@ -46,8 +46,12 @@ internal static class YamlPreScan
             {
                 var reason = ex.Message.TrimEnd('.');
                 if (reason.Length > 0) reason = char.ToLowerInvariant(reason[0]) + reason[1..];
-                throw new PolicyValidationException(ctx.File, SourcePos.Of(ex.Start).Line, SourcePos.Of(ex.Start).Column,
-                    PolicyLoader.DocumentKey, "invalid YAML: " + reason, ex);
+                var at = SourcePos.Of(ex.Start);
+                // YamlDotNet marks a tab in the indentation at the enclosing mapping (often 1:1): point at the tab itself.
+                if (reason.Contains("tab", StringComparison.Ordinal) && (TabIndentation(yaml, at.Line) ?? TabIndentation(yaml, 1)) is { } tab)
+                    throw new PolicyValidationException(ctx.File, tab.Line, tab.Column, PolicyLoader.DocumentKey,
+                        "invalid YAML: tab in the indentation (YAML indents with spaces)", ex);
+                throw new PolicyValidationException(ctx.File, at.Line, at.Column, PolicyLoader.DocumentKey, "invalid YAML: " + reason, ex);
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
             {
@@ -110,5 +114,24 @@ internal static class YamlPreScan
 
         top.CurrentKey = "?";
         return SchemaContext.Join(top.Path, "?");
+    }
+
+    /// <summary>
+    /// The first tab in the leading whitespace of a line at or after <paramref name="fromLine"/> (1-based line and column),
+    /// skipping blank and comment-only lines; null when there is none.
+    /// </summary>
+    internal static SourcePos? TabIndentation(string yaml, int fromLine)
+    {
+        var lines = yaml.ReplaceLineEndings("\n").Split('\n');
+        for (var i = Math.Max(0, fromLine - 1); i < lines.Length; i++)
+        {
+            var line = lines[i];
+            var indent = line.Length - line.TrimStart(' ', '\t').Length;
+            var rest = line[indent..];
+            if (rest.Length == 0 || rest.StartsWith('#')) continue;
+            var tab = line.IndexOf('\t', 0, indent);
+            if (tab >= 0) return new SourcePos(i + 1, tab + 1);
+        }
+        return null;
     }
 }

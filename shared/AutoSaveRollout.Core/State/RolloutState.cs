@@ -58,6 +58,9 @@ public sealed record RolloutState
     /// <summary>A flag-service change requested and not yet confirmed (null when none; omitted from the JSON then).</summary>
     [JsonInclude, JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public PendingFlagChange? PendingFlagChange { get; private init; }
+    /// <summary>The latest <c>rollback --force</c>: who overrode which check, and why (null when never; omitted from the JSON then).</summary>
+    [JsonInclude, JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ForcedRollback? LastForcedRollback { get; private init; }
 
     /// <summary>True when <see cref="Phase"/> is A, B or C and the rollout is not signed off.</summary>
     [JsonIgnore] public bool IsActive => Phase is "A" or "B" or "C" && CompletedAt is null;
@@ -167,9 +170,21 @@ public sealed record RolloutState
     /// <paramref name="decisionId"/>): a new phase segment with <see cref="RollbackActive"/>. <paramref name="current"/> null:
     /// the state starts there. Refused (same instance) when the phase in effect is not <paramref name="from"/>.
     /// </summary>
-    public static RolloutState ManualRollback(RolloutState? current, string from, string to, string decisionId, DateTimeOffset now)
+    /// <remarks>
+    /// <paramref name="forced"/> (<c>rollback --force --reason</c>): the operator overrode the command's checks. It is
+    /// recorded as <see cref="LastForcedRollback"/>; the step is applied whatever the phase in effect, unless it was for
+    /// another flag than the policy's (<see cref="ForcedRollback.OtherFlag"/>), which leaves this rollout's phase as it is.
+    /// </remarks>
+    public static RolloutState ManualRollback(RolloutState? current, string from, string to, string decisionId, DateTimeOffset now,
+        ForcedRollback? forced = null)
     {
-        if (current is not null && current.Phase != from) return current;
+        if (forced is not null)
+        {
+            var recorded = (current ?? Unstarted(from)) with { LastForcedRollback = forced, UpdatedAt = now };
+            if (forced.OtherFlag) return recorded;
+            current = recorded;
+        }
+        else if (current is not null && current.Phase != from) return current;
         return (current ?? Unstarted(from)) with
         {
             Phase = to, PhaseSince = now, RollbackActive = true, RollbackDecisionId = decisionId,
@@ -231,4 +246,16 @@ public sealed record PendingFlagChange(string Id, string From, string To, string
     public string? LastError { get; init; }
     /// <summary>When the last attempt failed (UTC).</summary>
     public DateTimeOffset? LastAttemptAt { get; init; }
+}
+
+/// <summary>
+/// A manual rollback run with <c>--force</c>: the command's <paramref name="Flag"/>, <paramref name="From"/> and
+/// <paramref name="To"/>, what it was checked against (<paramref name="PolicyFlag"/>, <paramref name="PhaseInEffect"/>, null
+/// without a state), the operator's <paramref name="Reason"/>, <paramref name="Initiator"/>, the decision id and when (UTC).
+/// </summary>
+public sealed record ForcedRollback(string Flag, string From, string To, string PolicyFlag, string? PhaseInEffect, string Reason, string Initiator,
+    string DecisionId, DateTimeOffset At)
+{
+    /// <summary>True when the rollback was for another flag than the policy's: this rollout's phase does not change.</summary>
+    [JsonIgnore] public bool OtherFlag => !string.Equals(Flag, PolicyFlag, StringComparison.Ordinal);
 }

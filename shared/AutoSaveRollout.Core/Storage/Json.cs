@@ -21,6 +21,19 @@ public static class Json
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    // A surrogate pair written as two \u escapes, not itself escaped (an even number of backslashes before it).
+    private static readonly System.Text.RegularExpressions.Regex SurrogateEscape = new(
+        @"(?<=(?:^|[^\\])(?:\\\\)*)\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// <paramref name="json"/> with every escaped surrogate pair (<c>\uD83D\uDE80</c>) replaced by the character it
+    /// encodes; the JSON value is unchanged. System.Text.Json's encoders always escape characters outside the BMP.
+    /// </summary>
+    public static string UnescapeSupplementary(string json) =>
+        SurrogateEscape.Replace(json, m => new string([
+            (char)Convert.ToInt32(m.Groups[1].Value, 16), (char)Convert.ToInt32(m.Groups[2].Value, 16)]));
+
     /// <summary>Serialises to UTF-8 bytes (pretty).</summary>
     public static byte[] ToBytes<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Pretty);
 

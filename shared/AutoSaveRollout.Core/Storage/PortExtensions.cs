@@ -14,6 +14,19 @@ public static class PortExtensions
     }
 
     /// <summary>
+    /// Appends <paramref name="record"/> as one compact JSON line like <see cref="AppendJsonLineAsync{T}"/>, but with
+    /// characters outside the Basic Multilingual Plane (emoji such as 🚨 and 🚀) written as UTF-8 instead of the
+    /// <c>\uD83D\uDEA8</c> surrogate escapes System.Text.Json's encoders always produce. For logs people read
+    /// (<c>notifications.jsonl</c>); the records the pipeline hashes or compares (decisions) keep <see cref="Json.Compact"/>.
+    /// The line parses to the same value either way.
+    /// </summary>
+    public static Task AppendReadableJsonLineAsync<T>(this IBlobStore blobs, string path, T record, CancellationToken ct = default)
+    {
+        var json = Json.UnescapeSupplementary(JsonSerializer.Serialize(record, Json.Compact));
+        return blobs.AppendAsync(path, System.Text.Encoding.UTF8.GetBytes(json + "\n"), ct);
+    }
+
+    /// <summary>
     /// Reads the JSONL blob at <paramref name="path"/> (as written by <see cref="AppendJsonLineAsync{T}"/>): every line that
     /// deserialises to a non-null <typeparamref name="T"/>, in order; an empty list when the blob is missing. A line that is
     /// not valid JSON for <typeparamref name="T"/> is skipped and reported to <paramref name="onUnreadable"/> with its

@@ -61,8 +61,16 @@ public sealed class LifecycleCliProcessTests : IDisposable
 
     private Task<IReadOnlyList<AuditEntry>> AuditAsync() => new AuditLog(_blobs, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).ReadAsync();
 
+    // A recorded approval, as `approve` without --dry-run leaves it (a dry run records none: issue 10).
+    private Task RecordApprovalAsync(string role, string actor, string? evidence = null) =>
+        new AuditLog(_blobs, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).AppendOnceAsync(new AuditEntry
+        {
+            Id = $"apr-seeded-{role}", Type = AuditEntryType.Approval, At = _now.AddMinutes(-30), Flag = StoreSeed.Flag, Phase = "A", Target = "B",
+            Role = role, Actor = actor, Evidence = evidence, PhaseSince = _phaseSince, PolicySha256 = _policy.Sha256,
+        });
+
     [Fact]
-    public async Task Approve_in_dry_run_records_both_approvals_previews_the_move_without_making_it_and_status_shows_them()
+    public async Task Approve_in_dry_run_previews_the_move_without_recording_the_approval_and_status_shows_only_recorded_ones()
     {
         await SeedAsync();
 
@@ -71,21 +79,24 @@ public sealed class LifecycleCliProcessTests : IDisposable
         Assert.True(exit == 0, stderr);
         var lines = Lines(stdout);
         Assert.Equal(2, lines.Length);
-        Assert.Matches(@"^approved: sre=alice@example\.com for A → B at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(apr-\d{8}T\d{9}Z-sre\)$", lines[0]);
+        Assert.Equal("[dry-run] not recorded: sre=alice@example.com for A → B", lines[0]);
         Assert.Equal("move A → B: waiting for approval by dev_lead", lines[1]);
+        Assert.Empty(await AuditAsync());
 
         (exit, stdout, stderr) = await RunAsync("status");
         Assert.True(exit == 0, stderr);
         Assert.Contains($"phase since: {Shown(_phaseSince)}\n", stdout.ReplaceLineEndings("\n"));
-        Assert.Matches(@"approvals for A → B: sre=alice@example\.com \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\); still needed: dev_lead", stdout);
+        Assert.Contains("approvals for A → B: none; still needed: sre, dev_lead", stdout);
 
-        // Everything holds, but a dry run never moves a live rollout: it says what the next tick will do.
+        // With sre's approval recorded, everything holds; a dry run still never moves a live rollout, nor records dev_lead.
+        await RecordApprovalAsync("sre", "alice@example.com", "https://github.com/org/repo/pull/7");
         (exit, stdout, stderr) = await RunAsync("approve", "--phase", "B", "--role", "dev_lead", "--approver", "bob", "--dry-run");
         Assert.True(exit == 0, stderr);
-        Assert.Equal("[dry-run] move A → B: ready; the next tick of the pipeline moves the phase", Lines(stdout)[1]);
+        Assert.Equal("[dry-run] move A → B: ready with this approval; approve without --dry-run to record it (the next tick then moves the phase)",
+            Lines(stdout)[1]);
 
         var audit = await AuditAsync();
-        Assert.Equal([AuditEntryType.Approval, AuditEntryType.Approval], audit.Select(e => e.Type).ToArray());
+        Assert.Equal([AuditEntryType.Approval], audit.Select(e => e.Type).ToArray());
         Assert.Equal("https://github.com/org/repo/pull/7", audit[0].Evidence);
         Assert.Equal("A", (await StoreSeed.ReadStateAsync(_blobs)).Phase);
         Assert.False(Directory.Exists(Path.Combine(_blobRoot, "reports", "outbox", "lifecycle")));
@@ -93,7 +104,7 @@ public sealed class LifecycleCliProcessTests : IDisposable
         (exit, stdout, stderr) = await RunAsync("status");
         Assert.True(exit == 0, stderr);
         Assert.Contains("phase: A", stdout);
-        Assert.Matches(@"approvals for A → B: sre=alice@example\.com \([^)]*\), dev_lead=bob \([^)]*\)\r?\n", stdout);
+        Assert.Matches(@"approvals for A → B: sre=alice@example\.com \([^)]*\); still needed: dev_lead\r?\n", stdout);
     }
 
     [Fact]
@@ -210,7 +221,7 @@ public sealed class LifecycleCliProcessTests : IDisposable
         await StoreSeed.LedgerAsync(_blobs, incident);
         var reason = $"retry failure of window {failed} is not reviewed (review-failure --window {Minutes(failed.Start)})";
 
-        Assert.Equal(0, (await RunAsync("approve", "--phase", "B", "--role", "sre", "--approver", "alice", "--dry-run")).Exit);
+        await RecordApprovalAsync("sre", "alice");
         var (exit, stdout, stderr) = await RunAsync("approve", "--phase", "B", "--role", "dev_lead", "--approver", "bob", "--dry-run");
         Assert.True(exit == 0, stderr);
         // In dry-run there is no PagerDuty REST API to ask about the (real) incident.
@@ -234,11 +245,12 @@ public sealed class LifecycleCliProcessTests : IDisposable
         Assert.Matches($@"^waived: pagerduty_ack of {incident.Id} by gina at \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(waive-{incident.Id}-pagerduty_ack\)\n$",
             stdout.ReplaceLineEndings("\n"));
 
-        // Approving again is idempotent, and now every check passes: the next tick would move.
-        (exit, stdout, stderr) = await RunAsync("approve", "--phase", "B", "--role", "sre", "--approver", "alice", "--dry-run");
+        // Now every check passes: with dev_lead's approval recorded the next tick would move (the dry run records none).
+        (exit, stdout, stderr) = await RunAsync("approve", "--phase", "B", "--role", "dev_lead", "--approver", "bob", "--dry-run");
         Assert.True(exit == 0, stderr);
-        Assert.Equal("[dry-run] move A → B: ready; the next tick of the pipeline moves the phase", Lines(stdout)[1]);
-        Assert.Equal([AuditEntryType.Approval, AuditEntryType.Approval, AuditEntryType.RetryFailureReviewed, AuditEntryType.EvidenceWaived],
+        Assert.Equal("[dry-run] move A → B: ready with this approval; approve without --dry-run to record it (the next tick then moves the phase)",
+            Lines(stdout)[1]);
+        Assert.Equal([AuditEntryType.Approval, AuditEntryType.RetryFailureReviewed, AuditEntryType.EvidenceWaived],
             (await AuditAsync()).Select(e => e.Type).ToArray());
     }
 
@@ -246,6 +258,8 @@ public sealed class LifecycleCliProcessTests : IDisposable
     public async Task Rca_stores_the_file_under_its_date_and_appends_a_second_one_of_that_day()
     {
         await SeedAsync();
+        var incident = StoreSeed.Incident(_window, "A", _now.AddHours(-1));
+        await StoreSeed.LedgerAsync(_blobs, incident with { Id = "dec-1", DedupKey = "autosave/A/1" }, incident with { Id = "dec-2", DedupKey = "autosave/A/2" });
         File.WriteAllText(Path.Combine(_cwd, "first.md"), "# RCA dec-1\nroot cause: slow disk\n\n");
         File.WriteAllText(Path.Combine(_cwd, "second.md"), "# RCA dec-2\nroot cause: bad deploy\n");
 
@@ -263,5 +277,28 @@ public sealed class LifecycleCliProcessTests : IDisposable
         var after = DateOnly.FromDateTime(DateTime.UtcNow);
         Assert.True(exit == 0, stderr);
         Assert.Contains(stdout.TrimEnd('\n'), new[] { before, after }.Select(d => $"stored: {StorePaths.Rca(d)}"));
+    }
+
+    [Fact]
+    public async Task Rca_refuses_a_file_that_names_no_incident_of_the_ledger_and_stores_nothing()
+    {
+        await SeedAsync();
+        File.WriteAllText(Path.Combine(_cwd, "vague.md"), "# RCA\nsomething was slow\n");
+        var (exit, stdout, stderr) = await RunAsync("rca", "--file", "vague.md");
+        Assert.Equal((2, ""), (exit, stdout));
+        Assert.Equal("error: vague.md names no incident: the ledger (state/incidents.json) holds none to write an RCA for", stderr.TrimEnd('\n'));
+
+        var incident = StoreSeed.Incident(_window, "A", _now.AddHours(-1));
+        await StoreSeed.LedgerAsync(_blobs, incident);
+        (exit, stdout, stderr) = await RunAsync("rca", "--file", "vague.md");
+        Assert.Equal((2, ""), (exit, stdout));
+        Assert.Equal($"error: vague.md names no incident of the ledger (state/incidents.json); name its id, e.g. {incident.Id}", stderr.TrimEnd('\n'));
+        Assert.False(Directory.Exists(Path.Combine(_blobRoot, "reports", "rca")));
+
+        // Naming the incident by its dedup key is enough (the RCA search matches every name of an incident).
+        File.WriteAllText(Path.Combine(_cwd, "named.md"), $"# RCA {incident.DedupKey}\nslow disk\n");
+        (exit, stdout, stderr) = await RunAsync("rca", "--file", "named.md", "--date", "2025-03-04");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal("stored: reports/rca/2025-03-04.md\n", stdout.ReplaceLineEndings("\n"));
     }
 }

@@ -486,9 +486,14 @@ public sealed class PolicyLoaderTests
             "policy.yaml:3:1: (document): invalid YAML: while parsing a flow sequence, did not find expected ',' or ']'"
         },
         {
-            "syntax error: tab indentation (YamlDotNet marks the enclosing mapping)",
+            "syntax error: tab indentation (reported at the tab, not at the enclosing mapping YamlDotNet marks: issue 10)",
             Lines("rollout:", "\tflag: autosave"),
-            "policy.yaml:1:1: (document): invalid YAML: while scanning a mapping, found invalid tab as indentation"
+            "policy.yaml:2:1: (document): invalid YAML: tab in the indentation (YAML indents with spaces)"
+        },
+        {
+            "syntax error: a tab after spaces, deep in the file",
+            Lines("rollout:", "  flag: autosave", "  phases:", "    A:", "  \t  slo: {}"),
+            "policy.yaml:5:3: (document): invalid YAML: tab in the indentation (YAML indents with spaces)"
         },
         {
             "syntax error: bad indentation",

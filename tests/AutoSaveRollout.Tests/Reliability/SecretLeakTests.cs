@@ -113,8 +113,9 @@ public sealed class SecretLeakTests : IDisposable
             ["replay", "--telemetry", RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl"), "--phase", "A", "--store", store, "--host-json", hostJson],
             peers.Environment());
 
-        Assert.True(exit == 0, stderr);
+        Assert.True(exit == 3, stderr); // completed with failed actions (issue 10: it exited 0)
         Assert.Contains("failed", stdout); // the failed actions are listed
+        Assert.Contains("completed with ", stderr); // … and summed up on stderr, redacted like the rest
         AssertNoSecrets(peers.Secrets, "stdout", stdout);
         AssertNoSecrets(peers.Secrets, "stderr", stderr);
         var files = Files(store).ToList();
