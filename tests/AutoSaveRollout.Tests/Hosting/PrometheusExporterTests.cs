@@ -218,7 +218,7 @@ public sealed class PrometheusExporterTests
         Assert.DoesNotContain(before, f => f.Name.StartsWith("autosave_window_", StringComparison.Ordinal) || f.Name == "autosave_rollout_phase");
 
         var results = await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
             new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
         var status = await new RolloutGaugeReader(h.Ports.Blobs, h.Ports.Queues, TimeProvider.System, metrics).RefreshAsync();
 
@@ -253,7 +253,7 @@ public sealed class PrometheusExporterTests
         await using var scrape = await MetricsScrape.StartAsync(metrics.Meter);
 
         await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
             new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions { MaxDequeueCount = 3 }));
         Assert.NotNull(await new RolloutGaugeReader(h.Ports.Blobs, h.Ports.Queues, TimeProvider.System, metrics).RefreshAsync());
 
@@ -273,7 +273,7 @@ public sealed class PrometheusExporterTests
         var root = Directory.CreateTempSubdirectory("autosave-gauges-").FullName;
         try
         {
-            var blobs = new Adapters.Storage.FileSystem.FileBlobStore(root);
+            var blobs = new global::AutoSaveRollout.Adapters.Storage.FileSystem.FileBlobStore(root);
             var now = DateTimeOffset.Parse("2026-11-20T10:00:00Z");
             var state = RolloutState.Start("B", now).RequestFlagChange(new PendingFlagChange("move-1", "B", "C", "promotion", now), now);
             Assert.NotNull(state.PendingFlagChange);
@@ -315,7 +315,7 @@ public sealed class PrometheusExporterTests
     {
         await using var h = await PipelineHarness.StartAsync();
         await new ReplayRunner(h.Ports, h.Policy, h.Templates).RunAsync(
-            new Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
             new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Services.AddSingleton(h.Ports);
