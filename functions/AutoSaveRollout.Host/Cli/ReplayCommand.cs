@@ -128,7 +128,7 @@ internal static class ReplayCommand
                 var target = a.Kind switch
                 {
                     var k when k == ActionKind.Slack => "slack " + a.Target,
-                    var k when k == ActionKind.PagerDuty => "pagerduty trigger dedup_key=" + Reporter.DedupKey(w.Decision!),
+                    var k when k == ActionKind.PagerDuty => "pagerduty trigger dedup_key=" + PagerDutyTriggers.DedupKey(w.Decision!),
                     var k when k == ActionKind.Flag => "flag service",
                     _ => a.Target,
                 };

@@ -136,7 +136,7 @@ public sealed record DailyReport
     }
 
     /// <summary>
-    /// Placeholder values of <c>autosave-daily</c>, numbers rounded half away from zero (<see cref="Reporter.FormatNumber"/>):
+    /// Placeholder values of <c>autosave-daily</c>, numbers rounded half away from zero (<see cref="ReportPlanner.FormatNumber"/>):
     /// <c>date</c> (<c>yyyy-MM-dd</c>, UTC);
     /// <c>windows</c> (<c>92/96 (ok 88, warn 3, violation 1, inconclusive 0; other phase 0, missing 4)</c>, with
     /// <c>, other status N</c> after inconclusive only when N &gt; 0);
@@ -161,7 +161,7 @@ public sealed record DailyReport
             ["windows"] = $"{r.WindowsJudged}/{r.WindowsExpected} (ok {s.Ok}, warn {s.Warn}, violation {s.Violation}, " +
                 $"inconclusive {s.Inconclusive}{otherStatus}; other phase {r.WindowsOtherPhase}, missing {r.WindowsMissing})",
             ["compliance"] = r.CompliancePct is { } c
-                ? $"{Reporter.FormatNumber(c, 1)}% ({r.CompliantWindows}/{r.ConclusiveWindows} conclusive)"
+                ? $"{ReportPlanner.FormatNumber(c, 1)}% ({r.CompliantWindows}/{r.ConclusiveWindows} conclusive)"
                 : "n/a (0 conclusive)",
             ["incidents"] = r.Incidents == 0 ? "0" : $"{r.Incidents} ({string.Join(", ", ids)})",
             ["p95_trend"] = Trend(r.P95Seconds, 3, "s"),
@@ -292,7 +292,7 @@ public sealed record DailyReport
     }
 
     private static string Display(double? value, int decimals, string unit) =>
-        value is null ? "n/a" : Reporter.FormatNumber(value, decimals) + unit;
+        value is null ? "n/a" : ReportPlanner.FormatNumber(value, decimals) + unit;
 
     private static string Trend(DailyMetricSummary s, int decimals, string unit)
     {
@@ -300,7 +300,7 @@ public sealed record DailyReport
         var today = Display(median, decimals, unit);
         if (s.Trend is null || s.PreviousMedian is not { } previous) return today + " (trend n/a)";
         var arrow = s.Trend switch { "up" => "↑", "down" => "↓", _ => "→" };
-        var size = s.ChangePct is { } c ? Reporter.FormatNumber(Math.Abs(c), 1) + "%" : "";
+        var size = s.ChangePct is { } c ? ReportPlanner.FormatNumber(Math.Abs(c), 1) + "%" : "";
         return $"{today} ({arrow}{size} vs {Display(previous, decimals, unit)})";
     }
 

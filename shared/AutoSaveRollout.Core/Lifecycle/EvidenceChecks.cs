@@ -188,7 +188,7 @@ public sealed class EvidenceChecks(IBlobStore blobs, AuditLog audit, JsonRecordS
         return r == 0 ? "differs from 0" : $"off by {(diff / Math.Abs(r) * 100).ToString("0.#", CultureInfo.InvariantCulture)}% > {(options.DashboardTolerance * 100).ToString("0.#", CultureInfo.InvariantCulture)}%";
     }
 
-    private static string Show(double? v, int decimals) => Reporter.FormatNumber(v, decimals);
+    private static string Show(double? v, int decimals) => ReportPlanner.FormatNumber(v, decimals);
 
     private async Task<(bool Found, double? P95, double? ErrorRate, string Sha256)> RecomputeAsync(string batchPath, CancellationToken ct)
     {

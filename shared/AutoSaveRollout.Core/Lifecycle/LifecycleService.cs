@@ -34,9 +34,6 @@ public sealed class LifecycleService : IReportFollowUp
     /// <summary>Name of the distributed lock a tick holds.</summary>
     public const string LockName = "lifecycle";
 
-    /// <summary>How long the Collector runs every 5 minutes after a rollback (design section 6, step 5): 30 min.</summary>
-    public static readonly TimeSpan CollectionAfterRollback = LifecycleDashboard.CollectionAfterRollback;
-
     private readonly IDistributedLock _locks;
     private readonly IPagerDutyIncidents? _pagerDuty;
     private readonly LifecycleContext _context;
@@ -106,7 +103,7 @@ public sealed class LifecycleService : IReportFollowUp
         if (Triggered(outbox) is { } at)
             await RecordIncidentAsync(new IncidentRecord
             {
-                Id = decision.DecisionId, DedupKey = Reporter.DedupKey(decision), Kind = IncidentKinds.SloViolation, Phase = decision.Phase,
+                Id = decision.DecisionId, DedupKey = PagerDutyTriggers.DedupKey(decision), Kind = IncidentKinds.SloViolation, Phase = decision.Phase,
                 WindowStart = decision.WindowStart, TriggeredAt = at, Metric = string.Join(",", decision.Violations),
                 Command = decision.Rollback?.Command ?? "", DryRun = outbox.DryRun,
             }, ct).ConfigureAwait(false);
@@ -119,8 +116,8 @@ public sealed class LifecycleService : IReportFollowUp
         if (Triggered(outbox) is { } at)
             await RecordIncidentAsync(new IncidentRecord
             {
-                Id = incident.IncidentId, DedupKey = Reporter.DedupKey(incident), Kind = IncidentKinds.CollectorRetryExhausted, Phase = incident.Phase,
-                WindowStart = incident.WindowStart, TriggeredAt = at, Metric = incident.Metric, Command = Reporter.NoRollbackCommand, DryRun = outbox.DryRun,
+                Id = incident.IncidentId, DedupKey = PagerDutyTriggers.DedupKey(incident), Kind = IncidentKinds.CollectorRetryExhausted, Phase = incident.Phase,
+                WindowStart = incident.WindowStart, TriggeredAt = at, Metric = incident.Metric, Command = ReportPlanner.NoRollbackCommand, DryRun = outbox.DryRun,
             }, ct).ConfigureAwait(false);
     }
 

@@ -94,9 +94,9 @@ public sealed class Reporter
     public async Task<Outbox> ReportAsync(DecisionRecord decision, CancellationToken ct = default)
     {
         var window = TimeWindow.StartingAt(decision.WindowStart);
-        var promotion = await EvaluatePromotionAsync(decision, ct).ConfigureAwait(false);
+        var promotion = await _promotion.EvaluatePromotionAsync(decision, ct).ConfigureAwait(false);
         var (final, failures) = await _outboxes.RunAsync(StorePaths.Outbox(window), decision.DecisionId, decision.WindowStart,
-            () => Plan(decision, promotion), (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
+            () => _planner.Plan(decision, promotion), (a, c) => ExecuteAsync(decision, a, c), ct).ConfigureAwait(false);
         await _recorder.UpdateStateAndDashboardAsync(decision, final, promotion, ct).ConfigureAwait(false);
         // One line per decision (issue 10): window, phase, status, violated metrics and where each action stands.
         _log.LogInformation("decision {DecisionId}: window {Window} phase {Phase} status {Status}; violations: {Violations}; actions: {Actions}",
@@ -119,7 +119,7 @@ public sealed class Reporter
     {
         var window = TimeWindow.StartingAt(incident.WindowStart);
         var (final, failures) = await _outboxes.RunAsync(StorePaths.IncidentOutbox(window), incident.IncidentId, incident.WindowStart,
-            () => PlanCollectorIncident(incident), (a, c) => ExecuteIncidentAsync(incident, a, c), ct).ConfigureAwait(false);
+            () => _planner.PlanCollectorIncident(incident), (a, c) => ExecuteIncidentAsync(incident, a, c), ct).ConfigureAwait(false);
         if (_followUp is not null)
         {
             await _followUp.CollectorIncidentReportedAsync(incident, final, ct).ConfigureAwait(false);
@@ -137,7 +137,7 @@ public sealed class Reporter
                 await _slack.PostAsync(a.Target, a.Text, ct).ConfigureAwait(false);
                 break;
             case var kind when kind == ActionKind.PagerDuty:
-                await _pagerDuty.SendAsync(BuildTrigger(incident, a.Text), ct).ConfigureAwait(false);
+                await _pagerDuty.SendAsync(PagerDutyTriggers.BuildTrigger(incident, a.Text, _options.PagerDutySource), ct).ConfigureAwait(false);
                 break;
             default:
                 throw new InvalidOperationException($"unexpected action kind {a.Kind} for a collector incident");
@@ -160,7 +160,7 @@ public sealed class Reporter
                 await _slack.PostAsync(a.Target, a.Text, ct).ConfigureAwait(false);
                 break;
             case var kind when kind == ActionKind.PagerDuty:
-                await _pagerDuty.SendAsync(BuildTrigger(d, a.Text), ct).ConfigureAwait(false);
+                await _pagerDuty.SendAsync(PagerDutyTriggers.BuildTrigger(d, a.Text, _options.PagerDutySource), ct).ConfigureAwait(false);
                 break;
             case var kind when kind == ActionKind.Flag:
                 var r = d.Rollback!;
@@ -190,42 +190,4 @@ public sealed class Reporter
             _log.LogError("lifecycle tick after the report failed; the next tick retries: {Error}", ex.Message);
         }
     }
-
-    /// <summary>What a collector incident's messages say instead of a rollback command (<see cref="ReportPlanner.NoRollbackCommand"/>).</summary>
-    public const string NoRollbackCommand = ReportPlanner.NoRollbackCommand;
-
-    /// <inheritdoc cref="ReportPlanner.Plan"/>
-    public IReadOnlyList<OutboxAction> Plan(DecisionRecord d, PromotionStatus? promotion = null) => _planner.Plan(d, promotion);
-
-    /// <inheritdoc cref="ReportPlanner.PlanCollectorIncident"/>
-    public IReadOnlyList<OutboxAction> PlanCollectorIncident(CollectorIncident incident) => _planner.PlanCollectorIncident(incident);
-
-    /// <inheritdoc cref="ReportPlanner.TemplateValues"/>
-    public static IReadOnlyDictionary<string, string?> TemplateValues(DecisionRecord d, string initiator) => ReportPlanner.TemplateValues(d, initiator);
-
-    /// <inheritdoc cref="ReportPlanner.CollectorIncidentValues"/>
-    public static IReadOnlyDictionary<string, string?> CollectorIncidentValues(CollectorIncident incident, string initiator) =>
-        ReportPlanner.CollectorIncidentValues(incident, initiator);
-
-    /// <inheritdoc cref="ReportPlanner.EligibleValues"/>
-    public static IReadOnlyDictionary<string, string?> EligibleValues(DecisionRecord d, PromotionStatus p, string initiator) =>
-        ReportPlanner.EligibleValues(d, p, initiator);
-
-    /// <inheritdoc cref="ReportPlanner.FormatNumber"/>
-    public static string FormatNumber(double? value, int decimals) => ReportPlanner.FormatNumber(value, decimals);
-
-    /// <inheritdoc cref="PagerDutyTriggers.DedupKey(DecisionRecord)"/>
-    public static string DedupKey(DecisionRecord d) => PagerDutyTriggers.DedupKey(d);
-
-    /// <inheritdoc cref="PagerDutyTriggers.DedupKey(CollectorIncident)"/>
-    public static string DedupKey(CollectorIncident incident) => PagerDutyTriggers.DedupKey(incident);
-
-    /// <inheritdoc cref="PagerDutyTriggers.BuildTrigger(DecisionRecord, string, string)"/>
-    public PagerDutyEvent BuildTrigger(DecisionRecord d, string summary) => PagerDutyTriggers.BuildTrigger(d, summary, _options.PagerDutySource);
-
-    /// <inheritdoc cref="PagerDutyTriggers.BuildTrigger(CollectorIncident, string, string)"/>
-    public PagerDutyEvent BuildTrigger(CollectorIncident incident, string summary) => PagerDutyTriggers.BuildTrigger(incident, summary, _options.PagerDutySource);
-
-    /// <inheritdoc cref="PromotionReadBack.EvaluatePromotionAsync"/>
-    public Task<PromotionStatus?> EvaluatePromotionAsync(DecisionRecord d, CancellationToken ct = default) => _promotion.EvaluatePromotionAsync(d, ct);
 }

@@ -25,6 +25,12 @@ public sealed class PrometheusExporterTests
 {
     private static string[] Sorted(IEnumerable<string> lines) => lines.Order(StringComparer.Ordinal).ToArray();
 
+    // Replays the phase A violation fixture through metered ports (real sends to the harness's listeners).
+    private static Task<IReadOnlyList<ReplayWindow>> ReplayViolationFixtureAsync(PipelineHarness h, PipelineMetrics metrics, int maxDequeueCount = 5) =>
+        new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
+            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
+            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions { MaxDequeueCount = maxDequeueCount }));
+
     [Fact]
     public async Task The_pipeline_instruments_render_exactly_for_a_known_set_of_measurements()
     {
@@ -170,9 +176,7 @@ public sealed class PrometheusExporterTests
         using var metrics = new PipelineMetrics();
         await using var scrape = await MetricsScrape.StartAsync(metrics.Meter);
 
-        await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
-            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions { MaxDequeueCount = 3 }));
+        await ReplayViolationFixtureAsync(h, metrics, maxDequeueCount: 3);
 
         var notifications = Sorted(await scrape.SampleLinesAsync()).Where(l => l.StartsWith("autosave_notifications_total{", StringComparison.Ordinal));
         Assert.Equal(
@@ -192,9 +196,7 @@ public sealed class PrometheusExporterTests
         using var metrics = new PipelineMetrics();
         await using var scrape = await MetricsScrape.StartAsync(metrics.Meter);
 
-        await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
-            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
+        await ReplayViolationFixtureAsync(h, metrics);
 
         var retries = (await scrape.SampleLinesAsync()).Where(l => l.StartsWith("autosave_retries_total{", StringComparison.Ordinal));
         Assert.Equal(["autosave_retries_total{target=\"slack\"} 1"], retries);
@@ -217,9 +219,7 @@ public sealed class PrometheusExporterTests
         var before = PrometheusText.Parse(await scrape.TextAsync());
         Assert.DoesNotContain(before, f => f.Name.StartsWith("autosave_window_", StringComparison.Ordinal) || f.Name == "autosave_rollout_phase");
 
-        var results = await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
-            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions()));
+        var results = await ReplayViolationFixtureAsync(h, metrics);
         var status = await new RolloutGaugeReader(h.Ports.Blobs, h.Ports.Queues, TimeProvider.System, metrics).RefreshAsync();
 
         Assert.NotNull(status);
@@ -252,9 +252,7 @@ public sealed class PrometheusExporterTests
         using var metrics = new PipelineMetrics();
         await using var scrape = await MetricsScrape.StartAsync(metrics.Meter);
 
-        await new ReplayRunner(h.Ports.WithMetrics(metrics), h.Policy, h.Templates).RunAsync(
-            new global::AutoSaveRollout.Adapters.Telemetry.FileTelemetrySource(Policy.RepoFiles.PathOf("fixtures/telemetry/autosave_phaseA_violation.jsonl")),
-            new ReplayOptions(Phase.A, DryRun: false, TimeSpan.Zero, new QueueProcessingOptions { MaxDequeueCount = 3 }));
+        await ReplayViolationFixtureAsync(h, metrics, maxDequeueCount: 3);
         Assert.NotNull(await new RolloutGaugeReader(h.Ports.Blobs, h.Ports.Queues, TimeProvider.System, metrics).RefreshAsync());
 
         var families = PrometheusText.Parse(await scrape.TextAsync());

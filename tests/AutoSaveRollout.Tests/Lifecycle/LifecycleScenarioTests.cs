@@ -149,7 +149,7 @@ public sealed class LifecycleScenarioTests
         });
         var sreForC = beforeViolation![^1];
         Assert.Equal(("approval", "B", "C"), (sreForC.Type, sreForC.Phase, sreForC.Target));
-        var dedupKey = Reporter.DedupKey(violation);
+        var dedupKey = PagerDutyTriggers.DedupKey(violation);
         Assert.Equal("autosave/B/20261102T0430Z", dedupKey);
 
         // The on-call acknowledges 5 minutes after the page.
@@ -216,7 +216,7 @@ public sealed class LifecycleScenarioTests
     {
         var violation = await PromoteToBThenViolateAsync(s, 4);
         var triggeredAt = s.Clock.GetUtcNow();
-        var key = Reporter.DedupKey(violation);
+        var key = PagerDutyTriggers.DedupKey(violation);
         Assert.Equal("triggered", s.PagerDuty.IncidentFor(key)!.Status);
 
         await s.RunWindowsAsync(1); // +15 min: polled, not yet escalated
@@ -257,7 +257,7 @@ public sealed class LifecycleScenarioTests
         var violation = await PromoteToBThenViolateAsync(s, 2);
         var triggeredAt = s.Clock.GetUtcNow();
         s.Wait(3);
-        s.PagerDuty.Acknowledge(Reporter.DedupKey(violation), s.Clock.GetUtcNow());
+        s.PagerDuty.Acknowledge(PagerDutyTriggers.DedupKey(violation), s.Clock.GetUtcNow());
         // An RCA that names another incident does not count.
         await s.WriteRcaAsync(new DateOnly(2026, 11, 2), "# RCA\nIncident dec-20261101T0000Z-B-000000000000: slow disk.\n");
 
@@ -278,7 +278,7 @@ public sealed class LifecycleScenarioTests
         Assert.Equal(("/flags/autosave/rollback", stepId), (rollback.Path, rollback.Key));
         Assert.Equal(new JsonObject { ["from_phase"] = "A", ["to_phase"] = "off", ["reason"] = "rca_overdue", ["decision_id"] = stepId }.ToJsonString(),
             rollback.Body.ToJsonString());
-        var pdNumber = s.PagerDuty.IncidentFor(Reporter.DedupKey(violation))!.Number;
+        var pdNumber = s.PagerDuty.IncidentFor(PagerDutyTriggers.DedupKey(violation))!.Number;
         Assert.Equal((Incident, $"⏪ AutoSave RCA overdue for {violation.DecisionId} (PagerDuty #{pdNumber}) (raised {Z(triggeredAt)}) → phase A → off / reason=rca_overdue"),
             s.LifecyclePosts()[^1]);
         var runbook = System.Text.Encoding.UTF8.GetString((await s.Ports.Blobs.TryGetAsync(StorePaths.Runbook))!.Content).TrimEnd('\n').Split('\n');
@@ -303,7 +303,7 @@ public sealed class LifecycleScenarioTests
     {
         await using var s = await LifecycleScenario.StartAsync(T0);
         var violation = await PromoteToBThenViolateAsync(s, 2);
-        var key = Reporter.DedupKey(violation);
+        var key = PagerDutyTriggers.DedupKey(violation);
         await s.RunWindowsAsync(1);
         s.Wait(5); // acknowledged 20 minutes after the page: too late for the 15-minute rule, early enough not to escalate
         s.PagerDuty.Acknowledge(key, s.Clock.GetUtcNow());
@@ -326,7 +326,7 @@ public sealed class LifecycleScenarioTests
         string[] reasons =
         [
             $"incident {violation.DecisionId} (PagerDuty #{pd.Number}) was acknowledged after 20 min (limit 15 min)",
-            $"dashboard P95 of window {tamperedWindow} is {Reporter.FormatNumber(shownP95, 3)} s but the batch gives 0.500 s (off by 10% > 5%)",
+            $"dashboard P95 of window {tamperedWindow} is {ReportPlanner.FormatNumber(shownP95, 3)} s but the batch gives 0.500 s (off by 10% > 5%)",
         ];
         Assert.Equal(MoveOutcome.Blocked, blocked.Outcome);
         Assert.Equal(reasons, blocked.Reasons);

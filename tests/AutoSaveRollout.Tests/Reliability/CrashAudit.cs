@@ -49,7 +49,7 @@ internal sealed class CrashReference
             .Select(f => Json.FromBytes<DecisionRecord>(File.ReadAllBytes(Path.Combine(PipelineFactory.BlobRoot(store), f))))
             .Where(d => d.RollbackRequired).ToList();
         Assert.Equal(violations.Select(d => d.DecisionId), reference.Rollbacks.Select(r => r.Key));
-        Assert.Equal(violations.Select(Reporter.DedupKey), reference.Incidents);
+        Assert.Equal(violations.Select(PagerDutyTriggers.DedupKey), reference.Incidents);
         Assert.Equal(violations.Select(d => d.DecisionId), RunbookEntries(store).Select(l => l[..l.IndexOf(' ')]));
         return reference;
     }

@@ -86,7 +86,7 @@ public sealed class SecretLeakTests : IDisposable
             new ReporterOptions(), log.For<Reporter>());
         var thrown = new List<Exception> { await Assert.ThrowsAsync<ReportDeliveryException>(() => reporter.ReportAsync(decision)) };
         thrown.Add(await Assert.ThrowsAsync<DeliveryException>(() => ports.Slack.PostAsync("#incident-autosave", "x")));
-        thrown.Add(await Assert.ThrowsAsync<DeliveryException>(() => ports.PagerDuty.SendAsync(reporter.BuildTrigger(decision, "x"))));
+        thrown.Add(await Assert.ThrowsAsync<DeliveryException>(() => ports.PagerDuty.SendAsync(PagerDutyTriggers.BuildTrigger(decision, "x", new ReporterOptions().PagerDutySource))));
         thrown.Add(await Assert.ThrowsAsync<DeliveryException>(() => ports.Flags.RollbackAsync(new FlagRollbackRequest("autosave", "A", "off", "x", "dec-1"))));
 
         var secrets = peers.Secrets;

@@ -40,7 +40,7 @@ public class TemplateTests
     };
 
     private static string Render(string id, DecisionRecord d, bool slack = false) =>
-        Renderer.Render(id, Reporter.TemplateValues(d, "autosave-rollout-monitor"), slack ? SlackText.Escape : null);
+        Renderer.Render(id, ReportPlanner.TemplateValues(d, "autosave-rollout-monitor"), slack ? SlackText.Escape : null);
 
     [Fact]
     public void Ok_template() => Assert.Equal(
@@ -107,7 +107,7 @@ public class TemplateTests
         {
             File.WriteAllText(Path.Combine(dir, "autosave-ok.txt"), "OK {phase} p95={p95}\n");
             var r = TemplateRenderer.Load(dir);
-            Assert.Equal("OK C p95=1.000", r.Render(TemplateIds.Ok, Reporter.TemplateValues(Decision("C", "ok", p95: 1), "x")));
+            Assert.Equal("OK C p95=1.000", r.Render(TemplateIds.Ok, ReportPlanner.TemplateValues(Decision("C", "ok", p95: 1), "x")));
             Assert.StartsWith("⚠️", r.Templates[TemplateIds.Warn]);
         }
         finally { Directory.Delete(dir, true); }
